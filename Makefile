@@ -1,0 +1,43 @@
+# Two commands: `make run` starts the platform, `make test` runs the suite. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run stop status test lint bench-foundation lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m raylake.launcher up
+
+stop: $(STAMP)
+	$(BIN)/python -m raylake.launcher down
+
+status: $(STAMP)
+	$(BIN)/python -m raylake.launcher status
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check raylake tests bench
+	$(BIN)/ruff format --check raylake tests bench
+
+bench-foundation: $(STAMP)
+	$(BIN)/python bench/foundation.py
+
+# Re-resolve the pinned set after changing pyproject.toml's ranges.
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

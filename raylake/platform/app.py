@@ -1,0 +1,55 @@
+"""Builds the FastAPI app: routers, error handlers, the body cap, and per-process state.
+
+Called once per API replica (Serve's factory ingress) or once by plain uvicorn, so every process gets
+its own engine and clients and nothing unpicklable crosses process boundaries.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, FastAPI
+
+from raylake import __version__
+from raylake.platform.auth.router import router as auth_router
+from raylake.platform.config import Settings
+from raylake.platform.db import make_engine
+from raylake.platform.errors import register_error_handlers
+from raylake.platform.jobs import RayJobs
+from raylake.platform.limits import BodySizeLimit
+from raylake.platform.rbac.router import router as rbac_router
+from raylake.platform.tenants.router import router as tenants_router
+from raylake.platform.users.router import router as users_router
+from raylake.platform.utils.router import router as utils_router
+from raylake.schemas.common import ErrorResponse
+
+API_PREFIX = "/api/v1"
+ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="raylake",
+        version=__version__,
+        description="Multi-tenant ML platform on Ray: templates, datasets, training, inference.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.sqlalchemy_url)
+    app.state.jobs = RayJobs.from_settings(settings)
+
+    api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in (auth_router, users_router, tenants_router, rbac_router, utils_router):
+        api.include_router(router)
+    app.include_router(api)
+    register_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit,
+        max_json_bytes=settings.max_json_kb * 1024,
+        max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+    )
+    return app

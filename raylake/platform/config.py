@@ -1,0 +1,116 @@
+"""The one settings object.
+
+Everything configurable comes from ``RAYLAKE_*`` environment variables (or a ``.env`` file). Code that runs on
+Ray workers never reads the environment itself: the driver resolves a ``Settings`` once and passes it along.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"
+SUPERUSER_PASSWORD_FILE = "first_superuser_password"
+RAY_TOKEN_FILE = "ray_auth_token"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAYLAKE_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".raylake")
+    database_url: str = ""
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(7, ge=1, le=90)
+    max_upload_mb: int = Field(512, ge=1)
+    max_json_kb: int = Field(1024, ge=1)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_replicas: int = Field(1, ge=1)
+
+    ray_address: str = "127.0.0.1:6380"
+    ray_dashboard_url: str = "http://127.0.0.1:8265"
+    ray_num_cpus: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
+    ray_auth_token: SecretStr | None = None
+
+    first_superuser: str = "admin"
+    first_superuser_email: str = "admin@example.com"
+    first_superuser_password: SecretStr | None = None
+    default_tenant: str = "default"
+
+    login_max_failures: int = Field(5, ge=1)
+    login_window_seconds: int = Field(300, ge=1)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'raylake.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def ray_token_path(self) -> Path:
+        return self.data_dir / RAY_TOKEN_FILE
+
+    @property
+    def superuser_password_path(self) -> Path:
+        return self.data_dir / SUPERUSER_PASSWORD_FILE
+
+    def ray_token(self) -> str:
+        """The Ray cluster's auth token (Ray's token authentication stays on)."""
+        if self.ray_auth_token is None:
+            raise RuntimeError("settings were not resolved: call resolve_settings() first")
+        return self.ray_auth_token.get_secret_value()
+
+    def secret(self) -> str:
+        if self.secret_key is None:
+            raise RuntimeError("settings were not resolved: call resolve_settings() first")
+        return self.secret_key.get_secret_value()
+
+
+def _read_or_create_secret(path: Path, nbytes: int = 32) -> str:
+    """A secret generated once and kept 0600, so restarts keep tokens valid without anyone choosing one."""
+    if path.exists():
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its secret
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def resolve_settings(settings: Settings | None = None) -> Settings:
+    """Settings with the data dir created and the secret key filled in (from env, else from its file)."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.secret_key is None:
+        settings.secret_key = SecretStr(_read_or_create_secret(settings.data_dir / SECRET_KEY_FILE))
+    elif settings.environment == "production" and len(settings.secret()) < 32:
+        raise ValueError("RAYLAKE_SECRET_KEY must be at least 32 characters in production")
+    if settings.ray_auth_token is None:
+        settings.ray_auth_token = SecretStr(_read_or_create_secret(settings.ray_token_path))
+    return settings
+
+
+def first_superuser_password(settings: Settings) -> tuple[str, Path | None]:
+    """The configured first-superuser password, or a generated one and the 0600 file that holds it."""
+    if settings.first_superuser_password is not None:
+        return settings.first_superuser_password.get_secret_value(), None
+    path = settings.superuser_password_path
+    return _read_or_create_secret(path, 18), path

@@ -1,0 +1,92 @@
+"""FastAPI dependencies shared by every router: the session boundary and the permission check.
+
+Every route declares exactly one ``Allow``: a catalogue permission, ``Allow.authenticated()`` or
+``Allow.public()``. A test walks the app's routes and fails on any route that declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from raylake.platform.auth import service as auth
+from raylake.platform.config import Settings
+from raylake.platform.db import session_scope
+from raylake.platform.errors import Forbidden, Unauthorized
+from raylake.platform.rbac.catalogue import PERMISSIONS
+from raylake.platform.tenancy import Principal
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with session_scope(engine) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a client's next request sees the write.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+BearerDep = Annotated[str | None, Depends(_bearer)]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_authenticated(session: SessionDep, settings: SettingsDep, token: BearerDep) -> auth.Authenticated:
+    if not token:
+        raise Unauthorized("Not authenticated")
+    return auth.authenticate(session=session, settings=settings, token=token)
+
+
+class Allow:
+    """A route's permission requirement, resolved to the calling ``Principal`` (403 when missing)."""
+
+    def __init__(self, permission: str | None, *, public: bool = False) -> None:
+        if permission is not None and permission not in PERMISSIONS and permission != "superuser":
+            raise ValueError(f"unknown permission {permission!r}")
+        self.permission = permission
+        self.public = public
+
+    @classmethod
+    def authenticated(cls) -> Allow:
+        return cls(None)
+
+    @classmethod
+    def public_route(cls) -> Allow:
+        return cls(None, public=True)
+
+    def __call__(self, session: SessionDep, settings: SettingsDep, token: BearerDep) -> Principal | None:
+        if self.public:
+            return None
+        principal = current_authenticated(session, settings, token).principal
+        if self.permission == "superuser":
+            if not principal.is_superuser:
+                raise Forbidden("Superuser only")
+        elif self.permission is not None:
+            principal.require(self.permission)
+        return principal
+
+
+def allow(permission: str) -> type[Principal]:
+    """``Annotated[Principal, Depends(Allow(permission))]`` spelled short for route signatures."""
+    return Annotated[Principal, Depends(Allow(permission))]  # type: ignore[return-value]
+
+
+Authenticated = Annotated[Principal, Depends(Allow.authenticated())]
+Superuser = Annotated[Principal, Depends(Allow("superuser"))]
+Public = Depends(Allow.public_route())

@@ -1,0 +1,130 @@
+"""The domain error hierarchy. Services raise these; ``register_error_handlers`` maps them to HTTP once.
+
+Every error body has the same shape, ``{"error": "<Kind>", "detail": "..."}``, so clients (and our own
+tests) can rebuild the exception from the response.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class RaylakeError(Exception):
+    """Base of every domain error.
+
+    ``keep_changes`` marks the few failures whose side effects must persist even though the request
+    fails: a counted failed login, a token family revoked on re-use. The session boundary commits them.
+    """
+
+    status_code = 500
+
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, keep_changes: bool = False
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+        self.keep_changes = keep_changes
+
+
+class BadRequest(RaylakeError):
+    status_code = 400
+
+
+class Unauthorized(RaylakeError):
+    status_code = 401
+
+    def __init__(self, detail: str = "Could not validate credentials", *, keep_changes: bool = False) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, keep_changes=keep_changes)
+
+
+class Forbidden(RaylakeError):
+    status_code = 403
+
+
+class NotFound(RaylakeError):
+    status_code = 404
+
+
+class Conflict(RaylakeError):
+    status_code = 409
+
+
+class PayloadTooLarge(RaylakeError):
+    status_code = 413
+
+
+class Invalid(RaylakeError):
+    status_code = 422
+
+
+class TooManyRequests(RaylakeError):
+    status_code = 429
+
+
+class ServiceUnavailable(RaylakeError):
+    status_code = 503
+
+
+_HTTP_KIND = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    503: "ServiceUnavailable",
+}
+
+
+def error_body(kind: str, detail: Any) -> dict[str, Any]:
+    return {"error": kind, "detail": detail}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors naming the field, without echoing input values (they may be passwords)."""
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        out.append({"field": ".".join(loc[1:]) or ".".join(loc), "loc": loc, "msg": err.get("msg", "")})
+    return out
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RaylakeError)
+    async def _domain(_: Request, exc: RaylakeError) -> JSONResponse:
+        return JSONResponse(
+            error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = _field_errors(exc)
+        named = ", ".join(sorted({f["field"] for f in fields}))
+        body = error_body("Invalid", f"Invalid request: {named}")
+        body["errors"] = fields
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kind = _HTTP_KIND.get(exc.status_code, "HTTPError")
+        return JSONResponse(
+            error_body(kind, exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse(error_body("InternalError", "Internal server error"), status_code=500)

@@ -1,0 +1,18 @@
+"""Imports every feature's tables so SQLModel.metadata (and Alembic) sees the whole schema."""
+
+from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
+from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
+from raylake.platform.tenants.models import Tenant
+from raylake.platform.users.models import User
+
+__all__ = [
+    "AuthSession",
+    "LoginFailure",
+    "Permission",
+    "RefreshToken",
+    "Role",
+    "RolePermission",
+    "Tenant",
+    "User",
+    "UserRole",
+]

@@ -1,0 +1,86 @@
+"""RBAC (module 3) plus what the reference leaves out: listing, attaching, assigning."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from raylake.platform.deps import SessionDep, allow
+from raylake.platform.rbac import service
+from raylake.platform.users import service as users
+from raylake.schemas.rbac import (
+    PermissionCreate,
+    PermissionNames,
+    PermissionPublic,
+    PermissionsPublic,
+    RoleCreate,
+    RoleNames,
+    RolePublic,
+    RolesPublic,
+)
+from raylake.schemas.users import UserPublic
+
+router = APIRouter(prefix="/rbac", tags=["rbac"])
+
+
+@router.post("/roles/", response_model=RolePublic, status_code=201)
+def create_role(session: SessionDep, principal: allow("rbac:admin"), data: RoleCreate) -> RolePublic:
+    return service.create_role(session=session, principal=principal, data=data)
+
+
+@router.get("/roles/", response_model=RolesPublic)
+def list_roles(session: SessionDep, principal: allow("rbac:read")) -> RolesPublic:
+    roles = service.list_roles(session=session, principal=principal)
+    return RolesPublic(data=roles, count=len(roles))
+
+
+@router.post("/permissions/", response_model=PermissionPublic, status_code=201)
+def create_permission(
+    session: SessionDep, principal: allow("rbac:admin"), data: PermissionCreate
+) -> PermissionPublic:
+    return service.create_permission(session=session, principal=principal, data=data)
+
+
+@router.get("/permissions/", response_model=PermissionsPublic)
+def list_permissions(session: SessionDep, principal: allow("rbac:read")) -> PermissionsPublic:
+    perms = service.list_permissions(session=session, principal=principal)
+    return PermissionsPublic(data=perms, count=len(perms))
+
+
+@router.post("/roles/{role_id}/permissions", response_model=RolePublic)
+def attach_permissions(
+    session: SessionDep, principal: allow("rbac:admin"), role_id: int, data: PermissionNames
+) -> RolePublic:
+    return service.attach_permissions(
+        session=session, principal=principal, role_id=role_id, names=data.permissions
+    )
+
+
+@router.delete("/roles/{role_id}/permissions/{permission_name}", response_model=RolePublic)
+def detach_permission(
+    session: SessionDep, principal: allow("rbac:admin"), role_id: int, permission_name: str
+) -> RolePublic:
+    return service.detach_permission(
+        session=session, principal=principal, role_id=role_id, name=permission_name
+    )
+
+
+@router.post("/users/{user_id}/roles", response_model=UserPublic)
+def assign_roles(
+    session: SessionDep, principal: allow("rbac:admin"), user_id: int, data: RoleNames
+) -> UserPublic:
+    user = users.get_user(session=session, principal=principal, user_id=user_id)
+    service.assign_roles(
+        session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, names=data.roles
+    )
+    return users.user_public(session=session, user=user)
+
+
+@router.delete("/users/{user_id}/roles/{role_name}", response_model=UserPublic)
+def revoke_role(
+    session: SessionDep, principal: allow("rbac:admin"), user_id: int, role_name: str
+) -> UserPublic:
+    user = users.get_user(session=session, principal=principal, user_id=user_id)
+    service.revoke_role(
+        session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, name=role_name
+    )
+    return users.user_public(session=session, user=user)

@@ -1,0 +1,35 @@
+"""Users (module 2): tenant-scoped; a superuser may act across tenants."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from raylake.platform.deps import SessionDep, allow
+from raylake.platform.users import service
+from raylake.schemas.users import UserCreate, UserPublic, UsersPublic
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.post("/create-user", response_model=UserPublic, status_code=201)
+def create_user(session: SessionDep, principal: allow("user:admin"), data: UserCreate) -> UserPublic:
+    return service.create_user(session=session, principal=principal, data=data)
+
+
+@router.get("/read-users/", response_model=UsersPublic)
+def read_users(
+    session: SessionDep,
+    principal: allow("user:read"),
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> UsersPublic:
+    data, count = service.list_users(session=session, principal=principal, skip=skip, limit=limit)
+    return UsersPublic(data=data, count=count)
+
+
+@router.get("/{user_id}", response_model=UserPublic)
+def read_user(session: SessionDep, principal: allow("user:read"), user_id: int) -> UserPublic:
+    user = service.get_user(session=session, principal=principal, user_id=user_id)
+    return service.user_public(session=session, user=user)

@@ -1,0 +1,81 @@
+"""Users of a tenant. Login names are global, so uniqueness is checked platform-wide."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, or_, select
+
+from raylake.platform.errors import Conflict
+from raylake.platform.rbac import service as rbac
+from raylake.platform.rbac.catalogue import DEFAULT_NEW_USER_ROLE
+from raylake.platform.security import hash_password
+from raylake.platform.tenancy import Principal, get_scoped, scoped, target_tenant
+from raylake.platform.users.models import User
+from raylake.schemas.users import UserCreate, UserPublic
+
+
+def find_by_login(*, session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
+
+
+def ensure_unique(*, session: Session, username: str, email: str) -> None:
+    clash = session.exec(
+        select(User).where(
+            or_(func.lower(User.username) == username.lower(), func.lower(User.email) == email.lower())
+        )
+    ).first()
+    if clash is not None:
+        field = "username" if clash.username.lower() == username.lower() else "email"
+        raise Conflict(f"A user with this {field} already exists")
+
+
+def create_user(*, session: Session, principal: Principal, data: UserCreate) -> UserPublic:
+    tenant_id = target_tenant(session, principal, data.tenant_id)
+    ensure_unique(session=session, username=data.username, email=data.email)
+    user = User(
+        tenant_id=tenant_id,
+        username=data.username,
+        email=data.email.lower(),
+        first_name=data.first_name,
+        last_name=data.last_name,
+        hashed_password=hash_password(data.password),
+    )
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    rbac.assign_roles(
+        session=session,
+        principal=principal,
+        user_id=user.id,
+        tenant_id=tenant_id,
+        names=data.roles if data.roles is not None else [DEFAULT_NEW_USER_ROLE],
+    )
+    return user_public(session=session, user=user)
+
+
+def users_public(*, session: Session, users: list[User]) -> list[UserPublic]:
+    roles = rbac.user_role_names(session=session, user_ids=[u.id for u in users if u.id is not None])
+    out = []
+    for user in users:
+        public = UserPublic.model_validate(user, from_attributes=True)
+        public.roles = roles.get(user.id or 0, [])
+        out.append(public)
+    return out
+
+
+def user_public(*, session: Session, user: User) -> UserPublic:
+    return users_public(session=session, users=[user])[0]
+
+
+def list_users(
+    *, session: Session, principal: Principal, skip: int, limit: int
+) -> tuple[list[UserPublic], int]:
+    total = session.exec(scoped(select(func.count()).select_from(User), User, principal)).one()
+    users = session.exec(
+        scoped(select(User), User, principal).order_by(col(User.id)).offset(skip).limit(limit)
+    )
+    return users_public(session=session, users=list(users)), total
+
+
+def get_user(*, session: Session, principal: Principal, user_id: int) -> User:
+    return get_scoped(session, User, user_id, principal, "User")

@@ -1,0 +1,1 @@
+"""Wire types: request and response models. No database, no Ray."""

@@ -1,0 +1,1 @@
+"""Ray Serve: thin deployment classes over the platform's plain-Python services."""

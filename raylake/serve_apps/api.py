@@ -1,0 +1,25 @@
+"""The API ingress deployment: the FastAPI app, built inside each replica (factory ingress)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from ray import serve
+
+from raylake.platform.app import create_app
+from raylake.platform.config import Settings
+
+
+@serve.deployment(
+    name="api",
+    # The API only routes and queries the metadata store; it reserves no CPU so jobs keep the cluster's.
+    ray_actor_options={"num_cpus": 0},
+    max_ongoing_requests=200,
+    health_check_period_s=10,
+)
+@serve.ingress()
+class ApiIngress:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_app(self._settings)

@@ -1,0 +1,40 @@
+"""Builds the Serve application. Used by `make run` and by operators:
+
+    serve run raylake.serve_apps.app_builder:build_app
+    serve deploy config.yaml   # import_path: raylake.serve_apps.app_builder:build_app
+
+Builder arguments (``key=value`` on the command line) override ``RAYLAKE_*`` settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.serve import Application
+
+from raylake.platform.bootstrap import bootstrap
+from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.db import make_engine
+from raylake.serve_apps.api import ApiIngress
+
+APP_NAME = "raylake"
+
+
+def prepare(settings: Settings) -> Settings:
+    """Resolve secrets, migrate and seed the store, once, in the driver."""
+    settings = resolve_settings(settings)
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        bootstrap(settings, engine)
+    finally:
+        engine.dispose()
+    return settings
+
+
+def api_application(settings: Settings) -> Application:
+    return ApiIngress.options(num_replicas=settings.api_replicas).bind(settings)
+
+
+def build_app(args: dict[str, Any]) -> Application:
+    settings = prepare(Settings(**args))
+    return api_application(settings)
