@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
 
     login_max_failures: int = Field(5, ge=1)
+    login_max_failures_per_client: int = Field(20, ge=1)
     login_window_seconds: int = Field(300, ge=1)
 
     @field_validator("data_dir")

@@ -58,13 +58,7 @@ def _tokens(*, session: Session, settings: Settings, user: User, auth_session: A
 
 def login(*, session: Session, settings: Settings, username: str, password: str, client: str) -> Token:
     """Unknown user and wrong password are the same 401, at the same cost; failures are counted."""
-    throttle.check(
-        session=session,
-        username=username,
-        client=client,
-        max_failures=settings.login_max_failures,
-        window_s=settings.login_window_seconds,
-    )
+    throttle.check(session=session, username=username, client=client, settings=settings)
     user = users.find_by_login(session=session, username=username)
     if user is None:
         burn_password_check(password)

@@ -11,24 +11,31 @@ from sqlmodel import Session, col, delete, select
 
 from raylake.platform.auth.models import LoginFailure
 from raylake.platform.clock import utcnow
+from raylake.platform.config import Settings
 from raylake.platform.errors import TooManyRequests
 
-CLIENT_LIMIT_FACTOR = 4  # a shared address (NAT, proxy) gets more room than one account
 
 
-def keys(username: str, client: str) -> dict[str, int]:
-    return {f"user:{username.lower()[:64]}": 1, f"client:{client[:64]}": CLIENT_LIMIT_FACTOR}
+def _account_key(username: str) -> str:
+    return f"user:{username.lower()[:64]}"
 
 
-def check(*, session: Session, username: str, client: str, max_failures: int, window_s: int) -> None:
-    limits = keys(username, client)
-    since = utcnow() - timedelta(seconds=window_s)
+def _keys(username: str, client: str) -> list[str]:
+    return [_account_key(username), f"client:{client[:64]}"]
+
+
+def check(*, session: Session, username: str, client: str, settings: Settings) -> None:
+    """429 once an account, or a client address (more room: NAT, proxies), failed too often lately."""
+    account, client_key = _keys(username, client)
+    limits = {account: settings.login_max_failures, client_key: settings.login_max_failures_per_client}
+    since = utcnow() - timedelta(seconds=settings.login_window_seconds)
     rows = session.exec(
         select(LoginFailure).where(col(LoginFailure.key).in_(limits), LoginFailure.window_started_at > since)
     )
     for row in rows:
-        if row.count >= max_failures * limits[row.key]:
-            retry = int((row.window_started_at + timedelta(seconds=window_s) - utcnow()).total_seconds()) + 1
+        if row.count >= limits[row.key]:
+            window_end = row.window_started_at + timedelta(seconds=settings.login_window_seconds)
+            retry = int((window_end - utcnow()).total_seconds()) + 1
             raise TooManyRequests(
                 "Too many failed login attempts; try again later", headers={"Retry-After": str(max(retry, 1))}
             )
@@ -40,7 +47,7 @@ def record_failure(*, session: Session, username: str, client: str, window_s: in
     stale = now - timedelta(seconds=window_s)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for key in keys(username, client):
+    for key in _keys(username, client):
         stmt = insert(LoginFailure).values(key=key, count=1, window_started_at=now)
         table = LoginFailure.__table__  # type: ignore[attr-defined]
         restart = table.c.window_started_at <= literal(stale, table.c.window_started_at.type)
@@ -57,4 +64,4 @@ def record_failure(*, session: Session, username: str, client: str, window_s: in
 
 
 def clear_account(*, session: Session, username: str) -> None:
-    session.exec(delete(LoginFailure).where(LoginFailure.key == f"user:{username.lower()[:64]}"))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(LoginFailure.key == _account_key(username)))  # type: ignore[call-overload]
