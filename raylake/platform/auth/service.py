@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from raylake.platform.auth import throttle
 from raylake.platform.auth.models import AuthSession, RefreshToken
@@ -159,9 +159,10 @@ def authenticate(*, session: Session, settings: Settings, token: str) -> Authent
     """The caller behind an access token: signature, claims, live session, active user and tenant."""
     claims = decode_token(token, secret=settings.secret(), expected_type="access")
     row = session.exec(
-        select(User, AuthSession, Tenant).where(
-            User.id == int(claims["sub"]), AuthSession.id == claims["sid"], Tenant.id == User.tenant_id
-        )
+        select(User, AuthSession, Tenant)
+        .join(AuthSession, col(AuthSession.user_id) == col(User.id))
+        .join(Tenant, col(Tenant.id) == col(User.tenant_id))
+        .where(User.id == int(claims["sub"]), AuthSession.id == claims["sid"])
     ).first()
     if row is None:
         raise Unauthorized()
