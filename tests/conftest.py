@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+import tests.ray_cluster  # noqa: F401  (sets Ray's auth environment before ray is imported)
 from raylake.platform.config import Settings
 from raylake.platform.db import make_engine
 from raylake.serve_apps.app_builder import prepare

@@ -12,8 +12,8 @@ from raylake.platform.db import session_scope
 from raylake.platform.rbac import service as rbac
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants import service as tenants
-from raylake.platform.users.models import User
 from raylake.platform.users import service as users
+from raylake.platform.users.models import User
 from raylake.schemas.users import UserCreate
 
 PASSWORD = "correct-horse-battery"
@@ -29,7 +29,9 @@ def superuser_principal(engine: Engine, settings: Settings) -> Principal:
 
         admin = session.exec(select(User).where(User.username == settings.first_superuser)).one()
         assert admin.id is not None
-        return Principal(user_id=admin.id, username=admin.username, tenant_id=admin.tenant_id, is_superuser=True)
+        return Principal(
+            user_id=admin.id, username=admin.username, tenant_id=admin.tenant_id, is_superuser=True
+        )
 
 
 def create_tenant(engine: Engine) -> str:
@@ -48,7 +50,11 @@ def create_user(
             session=session,
             principal=su,
             data=UserCreate(
-                tenant_id=tenant_id, username=name, email=f"{name}@example.com", password=password, roles=roles
+                tenant_id=tenant_id,
+                username=name,
+                email=f"{name}@example.com",
+                password=password,
+                roles=roles,
             ),
         )
         permissions = rbac.user_permissions(session=session, user_id=public.id)

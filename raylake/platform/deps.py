@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -41,6 +41,9 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BearerDep = Annotated[str | None, Depends(_bearer)]
+# Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
+MAX_ID = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def client_address(request: Request) -> str:

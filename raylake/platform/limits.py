@@ -41,27 +41,33 @@ class BodySizeLimit:
             return
 
         seen = 0
-        started = False
+        exceeded = False
+        responded = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def guarded_send(message: Message) -> None:
+            # Whatever the app makes of the aborted body (FastAPI turns it into a 400), the answer is 413.
+            nonlocal responded
+            if not exceeded:
+                responded = responded or message["type"] == "http.response.start"
+                await send(message)
+            elif not responded:
+                responded = True
+                await _reject(send, limit)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except BodyTooLarge:
-            if not started:
+            if not responded:
                 await _reject(send, limit)
 
 

@@ -12,7 +12,9 @@ from tests.factories import PASSWORD, create_tenant, create_user, superuser_prin
 
 def _login(engine, settings, username, password=PASSWORD, client="10.0.0.1"):
     with session_scope(engine) as session:
-        return auth.login(session=session, settings=settings, username=username, password=password, client=client)
+        return auth.login(
+            session=session, settings=settings, username=username, password=password, client=client
+        )
 
 
 def _authenticate(engine, settings, token):

@@ -42,19 +42,27 @@ def test_create_role_with_permissions_and_conflict(engine, tenant_admin):
     with pytest.raises(Conflict), session_scope(engine) as session:
         rbac.create_role(session=session, principal=tenant_admin, data=RoleCreate(name="analyst"))
     with pytest.raises(Invalid), session_scope(engine) as session:
-        rbac.create_role(session=session, principal=tenant_admin, data=RoleCreate(name="x", permissions=["nope"]))
+        rbac.create_role(
+            session=session, principal=tenant_admin, data=RoleCreate(name="x", permissions=["nope"])
+        )
 
 
 def test_cannot_grant_what_you_do_not_hold(engine, settings, tenant_admin):
     scientist = create_user(engine, settings, tenant_id=tenant_admin.tenant_id, roles=["data_scientist"])
-    scientist = scientist.__class__(**{**scientist.__dict__, "permissions": scientist.permissions | {"rbac:admin"}})
+    scientist = scientist.__class__(
+        **{**scientist.__dict__, "permissions": scientist.permissions | {"rbac:admin"}}
+    )
     with pytest.raises(Forbidden), session_scope(engine) as session:
-        rbac.create_role(session=session, principal=scientist, data=RoleCreate(name="boss", permissions=["user:admin"]))
+        rbac.create_role(
+            session=session, principal=scientist, data=RoleCreate(name="boss", permissions=["user:admin"])
+        )
 
 
 def test_user_create_cannot_escalate(engine, settings, tenant_admin):
     scientist = create_user(engine, settings, tenant_id=tenant_admin.tenant_id, roles=["data_scientist"])
-    scientist = scientist.__class__(**{**scientist.__dict__, "permissions": scientist.permissions | {"user:admin"}})
+    scientist = scientist.__class__(
+        **{**scientist.__dict__, "permissions": scientist.permissions | {"user:admin"}}
+    )
     with pytest.raises(Forbidden), session_scope(engine) as session:
         users.create_user(session=session, principal=scientist, data=_new_user(roles=["admin"]))
     other_tenant = create_tenant(engine)
@@ -82,8 +90,12 @@ def test_other_tenants_rows_are_not_found(engine, settings, tenant_admin):
         assert {u.tenant_id for u in listed} == {tenant_admin.tenant_id} and count == len(listed)
         role_ids = [r.id for r in rbac.list_roles(session=session, principal=stranger)]
     with pytest.raises(NotFound), session_scope(engine) as session:
-        rbac.attach_permissions(session=session, principal=tenant_admin, role_id=role_ids[0], names=["train:run"])
+        rbac.attach_permissions(
+            session=session, principal=tenant_admin, role_id=role_ids[0], names=["train:run"]
+        )
     with pytest.raises(NotFound), session_scope(engine) as session:
         rbac.create_permission(
-            session=session, principal=tenant_admin, data=PermissionCreate(name="p", tenant_id=stranger.tenant_id)
+            session=session,
+            principal=tenant_admin,
+            data=PermissionCreate(name="p", tenant_id=stranger.tenant_id),
         )

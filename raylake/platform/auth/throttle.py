@@ -15,7 +15,6 @@ from raylake.platform.config import Settings
 from raylake.platform.errors import TooManyRequests
 
 
-
 def _account_key(username: str) -> str:
     return f"user:{username.lower()[:64]}"
 

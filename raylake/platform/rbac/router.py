@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import SessionDep, allow
+from raylake.platform.deps import IdPath, SessionDep, allow
 from raylake.platform.rbac import service
 from raylake.platform.users import service as users
 from raylake.schemas.rbac import (
@@ -48,7 +48,7 @@ def list_permissions(session: SessionDep, principal: allow("rbac:read")) -> Perm
 
 @router.post("/roles/{role_id}/permissions", response_model=RolePublic)
 def attach_permissions(
-    session: SessionDep, principal: allow("rbac:admin"), role_id: int, data: PermissionNames
+    session: SessionDep, principal: allow("rbac:admin"), role_id: IdPath, data: PermissionNames
 ) -> RolePublic:
     return service.attach_permissions(
         session=session, principal=principal, role_id=role_id, names=data.permissions
@@ -57,7 +57,7 @@ def attach_permissions(
 
 @router.delete("/roles/{role_id}/permissions/{permission_name}", response_model=RolePublic)
 def detach_permission(
-    session: SessionDep, principal: allow("rbac:admin"), role_id: int, permission_name: str
+    session: SessionDep, principal: allow("rbac:admin"), role_id: IdPath, permission_name: str
 ) -> RolePublic:
     return service.detach_permission(
         session=session, principal=principal, role_id=role_id, name=permission_name
@@ -66,7 +66,7 @@ def detach_permission(
 
 @router.post("/users/{user_id}/roles", response_model=UserPublic)
 def assign_roles(
-    session: SessionDep, principal: allow("rbac:admin"), user_id: int, data: RoleNames
+    session: SessionDep, principal: allow("rbac:admin"), user_id: IdPath, data: RoleNames
 ) -> UserPublic:
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.assign_roles(
@@ -77,7 +77,7 @@ def assign_roles(
 
 @router.delete("/users/{user_id}/roles/{role_name}", response_model=UserPublic)
 def revoke_role(
-    session: SessionDep, principal: allow("rbac:admin"), user_id: int, role_name: str
+    session: SessionDep, principal: allow("rbac:admin"), user_id: IdPath, role_name: str
 ) -> UserPublic:
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.revoke_role(

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from raylake.platform.deps import SessionDep, allow
+from raylake.platform.deps import IdPath, SessionDep, allow
 from raylake.platform.users import service
 from raylake.schemas.users import UserCreate, UserPublic, UsersPublic
 
@@ -30,6 +30,6 @@ def read_users(
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read_user(session: SessionDep, principal: allow("user:read"), user_id: int) -> UserPublic:
+def read_user(session: SessionDep, principal: allow("user:read"), user_id: IdPath) -> UserPublic:
     user = service.get_user(session=session, principal=principal, user_id=user_id)
     return service.user_public(session=session, user=user)
