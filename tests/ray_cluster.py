@@ -66,6 +66,17 @@ class LocalRay:
 
         serve.run(app, name=name, route_prefix="/")
 
+    def log_files(self) -> list[Path]:
+        """Every log file of this Ray session (driver, raylet, Serve proxy and replicas, jobs)."""
+        import ray
+
+        logs = (
+            Path(os.environ.get("RAY_TMPDIR", "/tmp/ray"))
+            / ray.get_runtime_context().get_session_name()
+            / "logs"
+        )
+        return [p for p in logs.rglob("*") if p.is_file()]
+
     def stop(self) -> None:
         import ray
         from ray import serve

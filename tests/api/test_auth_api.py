@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 from tests.factories import PASSWORD, unique
 
@@ -159,3 +160,27 @@ def test_reset_password_short_is_422_naming_field(api, tenant):
     assert resp.status_code == 422
     assert "new_password" in resp.json()["detail"]
     assert "short" not in resp.text  # inputs (passwords) are never echoed
+
+
+def test_passwords_and_secrets_never_logged(api, tenant, ray_cluster):
+    user, _ = api.new_user(tenant, ["viewer"])
+    secret_password = unique("Very-Secret-Password-")
+    resp = api.client.post(
+        "/api/v1/reset-password",
+        params={"user_name": user["username"], "new_password": secret_password},
+        headers=api.su,
+    )
+    assert resp.status_code == 200
+    login = api.client.post(
+        "/api/v1/login/access-token", data={"username": user["username"], "password": secret_password}
+    )
+    refresh_token = login.json()["refresh_token"]
+    api.client.post("/api/v1/refresh", params={"refresh_token": refresh_token})
+    time.sleep(2)  # let replicas flush their log files
+    needles = [secret_password, refresh_token, api.settings.secret(), api.settings.ray_token()]
+    files = ray_cluster.log_files()
+    assert any("serve" in str(p) for p in files)
+    for path in files:
+        text = path.read_text(errors="ignore")
+        for needle in needles:
+            assert needle not in text, f"a secret leaked into {path}"
