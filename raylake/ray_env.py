@@ -1,22 +1,56 @@
 """The environment every process of a raylake Ray cluster starts with.
 
 Token authentication stays on: the token lives in a 0600 file in the data dir, and every Ray process
-(and every client of the Jobs API) is pointed at it.
+(and every client of the Jobs API) is pointed at it. Serve reads its ingress settings when its
+controller, proxy and replica processes import it, so they must be in the environment of the process
+that starts Ray (``ray start`` or a local ``ray.init``), not only in a deployment's runtime_env.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from pathlib import Path
 
 from raylake.platform.config import Settings
 
-# Serve ingress settings chosen by measurement (bench/foundation.py, bench/RESULTS.md).
-SERVE_ENV: dict[str, str] = {}
+
+def haproxy_dir(settings: Settings) -> Path:
+    """A short per-cluster directory: Serve nests a 56-character node id under it, and HAProxy refuses
+    socket paths over 97 characters, so the data dir itself is often too deep."""
+    digest = hashlib.sha256(str(settings.data_dir).encode()).hexdigest()[:8]
+    return Path(tempfile.gettempdir()) / f"rlhp-{digest}"
+
+
+def serve_environment(settings: Settings) -> dict[str, str]:
+    """Serve ingress settings chosen by measurement (bench/foundation.py, bench/RESULTS.md)."""
+    if settings.serve_ingress == "proxy":
+        return {}
+    haproxy = haproxy_dir(settings)
+    haproxy.mkdir(mode=0o700, parents=True, exist_ok=True)
+    base = settings.serve_replica_port_base
+    return {
+        "RAY_SERVE_THROUGHPUT_OPTIMIZED": "1",
+        "RAY_SERVE_ENABLE_HA_PROXY": "1",
+        "RAY_SERVE_HAPROXY_STATS_PORT": str(settings.haproxy_stats_port),
+        "RAY_SERVE_HAPROXY_METRICS_PORT": str(settings.haproxy_metrics_port),
+        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(base),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(base + 49),
+        "RAY_SERVE_DIRECT_INGRESS_MIN_GRPC_PORT": str(base + 50),
+        "RAY_SERVE_DIRECT_INGRESS_MAX_GRPC_PORT": str(base + 99),
+        # Per-cluster files, so two clusters on one machine (say `make run` and the tests) never share.
+        "RAY_SERVE_HAPROXY_CONFIG_FILE_LOC": str(haproxy / "haproxy.cfg"),
+        "RAY_SERVE_HAPROXY_SOCKET_PATH": str(haproxy / "admin.sock"),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_BASE": str(haproxy),
+        "RAY_SERVE_HAPROXY_SERVER_STATE_FILE": str(haproxy / "server-state"),
+        "RAY_SERVE_HAPROXY_METRICS_SOCKET_PATH": str(haproxy / "metrics.sock"),
+    }
 
 
 def ray_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
-    env.update(SERVE_ENV)
+    env.update(serve_environment(settings))
     env["RAY_AUTH_MODE"] = "token"
     env["RAY_AUTH_TOKEN_PATH"] = str(settings.ray_token_path)
     env.pop("RAY_AUTH_TOKEN", None)  # the file is the one source of the token

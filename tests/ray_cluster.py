@@ -7,29 +7,36 @@ before ``ray`` is imported by anything in the test process.
 from __future__ import annotations
 
 import os
-import secrets
+import random
 import shutil
 import socket
 import tempfile
 from pathlib import Path
 
-from raylake.ray_env import SERVE_ENV
-
-ROOT = Path(tempfile.mkdtemp(prefix="raylake-ray-"))
-TOKEN = secrets.token_urlsafe(32)
-TOKEN_PATH = ROOT / "ray_auth_token"
-TOKEN_PATH.write_text(TOKEN)
-TOKEN_PATH.chmod(0o600)
-# Ray picks its auth mode and token up from the environment: set before anything imports ray.
-os.environ.update(SERVE_ENV)
-os.environ["RAY_AUTH_MODE"] = "token"
-os.environ["RAY_AUTH_TOKEN_PATH"] = str(TOKEN_PATH)
+from raylake.platform.config import Settings, resolve_settings
+from raylake.ray_env import haproxy_dir, ray_environment
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+ROOT = Path(tempfile.mkdtemp(prefix="raylake-ray-"))
+CLUSTER_SETTINGS = resolve_settings(
+    Settings(
+        data_dir=ROOT,
+        haproxy_stats_port=free_port(),
+        haproxy_metrics_port=free_port(),
+        serve_replica_port_base=random.randrange(40_000, 59_000, 100),
+        _env_file=None,
+    )
+)
+TOKEN = CLUSTER_SETTINGS.ray_token()
+# Ray picks its auth mode, token and Serve ingress settings up from the environment: set before
+# anything imports ray.
+os.environ.update(ray_environment(CLUSTER_SETTINGS))
 
 
 class LocalRay:
@@ -84,3 +91,4 @@ class LocalRay:
         serve.shutdown()
         ray.shutdown()
         shutil.rmtree(ROOT, ignore_errors=True)
+        shutil.rmtree(haproxy_dir(CLUSTER_SETTINGS), ignore_errors=True)

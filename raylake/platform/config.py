@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     api_replicas: int = Field(1, ge=1)
+    # "haproxy": Serve's HAProxy ingress straight to replicas (measured fastest, bench/RESULTS.md);
+    # "proxy": Serve's classic proxy actor (no extra listeners, slower).
+    serve_ingress: Literal["haproxy", "proxy"] = "haproxy"
+    haproxy_stats_port: int = Field(8404, ge=1, le=65535)
+    haproxy_metrics_port: int = Field(9101, ge=1, le=65535)
+    # Replicas listen on [base, base+49] (HTTP) and [base+50, base+99] (gRPC) behind HAProxy.
+    serve_replica_port_base: int = Field(30000, ge=1024, le=65435)
 
     ray_address: str = "127.0.0.1:6380"
     ray_dashboard_url: str = "http://127.0.0.1:8265"
