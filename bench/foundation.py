@@ -26,8 +26,10 @@ import httpx
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import contextlib
+
 from bench.loadgen import Result, measure
-from raylake.launcher import _cluster_processes
+from raylake.launcher import cluster_processes
 
 REPO = Path(__file__).resolve().parents[1]
 PORT, PLAIN_PORT = 8300, 8301
@@ -51,11 +53,9 @@ def sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
 def idle_rss_mib(clone: Path) -> float:
     session = (clone / ".raylake" / "ray_session").read_text().strip()
     total = 0
-    for proc in _cluster_processes(session):
-        try:
+    for proc in cluster_processes(session):
+        with contextlib.suppress(psutil.Error):
             total += proc.memory_info().rss
-        except psutil.Error:
-            pass
     return total / 2**20
 
 
@@ -135,7 +135,10 @@ def main() -> None:
         subprocess.run(["make", "stop"], cwd=clone, env={**os.environ, **ENV}, check=False)
         shutil.rmtree(work, ignore_errors=True)
 
-    machine = f"{platform.node()} {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, {platform.python_version()}"
+    memory_gib = psutil.virtual_memory().total / 2**30
+    machine = (
+        f"{platform.node()}: {os.cpu_count()} cores, {memory_gib:.0f} GiB, Python {platform.python_version()}"
+    )
     print(f"\nmachine: {machine}")
     for key, value in figures.items():
         print(f"{key}: {value:.1f}")

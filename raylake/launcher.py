@@ -122,7 +122,7 @@ def _session_file(settings: Settings) -> Path:
     return settings.data_dir / "ray_session"
 
 
-def _cluster_processes(session_name: str) -> list[psutil.Process]:
+def cluster_processes(session_name: str) -> list[psutil.Process]:
     """Every process of one Ray session: those naming it on their command line, and their children."""
     roots = []
     for proc in psutil.process_iter(["cmdline"]):
@@ -142,7 +142,7 @@ def down(settings: Settings) -> None:
     if not session_file.exists():
         print("raylake did not start a Ray head here; nothing to stop")
         return
-    procs = _cluster_processes(session_file.read_text().strip())
+    procs = cluster_processes(session_file.read_text().strip())
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
