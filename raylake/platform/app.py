@@ -18,6 +18,7 @@ from raylake.platform.errors import register_error_handlers
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
 from raylake.platform.rbac.router import router as rbac_router
+from raylake.platform.templates.router import router as templates_router
 from raylake.platform.tenants.router import router as tenants_router
 from raylake.platform.users.router import router as users_router
 from raylake.platform.utils.router import router as utils_router
@@ -43,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.jobs = RayJobs.from_settings(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in (auth_router, users_router, tenants_router, rbac_router, utils_router):
+    for router in (auth_router, users_router, tenants_router, rbac_router, utils_router, templates_router):
         api.include_router(router)
     app.include_router(api)
     register_error_handlers(app)

@@ -2,6 +2,7 @@
 
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
+from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
 from raylake.platform.users.models import User
 
@@ -12,6 +13,8 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RolePermission",
+    "Template",
+    "TemplateColumn",
     "Tenant",
     "User",
     "UserRole",

@@ -1,0 +1,62 @@
+"""Templates (module 5): the reference's paths and payloads; names unique per tenant."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from raylake.platform.deps import IdPath, SessionDep, allow
+from raylake.platform.templates import service
+from raylake.schemas.templates import (
+    TemplateCreate,
+    TemplateCreated,
+    TemplateDeleted,
+    TemplatePublic,
+    TemplatesPublic,
+    TemplateUpdate,
+)
+
+router = APIRouter(prefix="/template", tags=["templates"])
+
+
+@router.post("/", response_model=TemplateCreated, status_code=201)
+def create_template(
+    session: SessionDep, principal: allow("template:write"), data: TemplateCreate
+) -> TemplateCreated:
+    created = service.create_template(session=session, principal=principal, data=data)
+    return TemplateCreated(id=created.id)
+
+
+@router.get("/list", response_model=TemplatesPublic)
+def list_templates(
+    session: SessionDep,
+    principal: allow("template:read"),
+    skip: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TemplatesPublic:
+    data, total = service.list_templates(session=session, principal=principal, skip=skip, limit=limit)
+    return TemplatesPublic(total=total, data=data)
+
+
+@router.get("/{template_id}", response_model=TemplatePublic)
+def read_template(
+    session: SessionDep, principal: allow("template:read"), template_id: IdPath
+) -> TemplatePublic:
+    template = service.get_template(session=session, principal=principal, template_id=template_id)
+    return service.template_public(session=session, template=template)
+
+
+@router.put("/update/{template_id}", response_model=TemplatePublic)
+def update_template(
+    session: SessionDep, principal: allow("template:write"), template_id: IdPath, data: TemplateUpdate
+) -> TemplatePublic:
+    return service.update_template(session=session, principal=principal, template_id=template_id, data=data)
+
+
+@router.delete("/{template_id}", response_model=TemplateDeleted)
+def delete_template(
+    session: SessionDep, principal: allow("template:write"), template_id: IdPath
+) -> TemplateDeleted:
+    service.delete_template(session=session, principal=principal, template_id=template_id)
+    return TemplateDeleted()
