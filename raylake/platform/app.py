@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from raylake import __version__
 from raylake.platform.auth.router import router as auth_router
 from raylake.platform.config import Settings
+from raylake.platform.datalake.router import router as datalake_router
 from raylake.platform.db import make_engine
 from raylake.platform.errors import register_error_handlers
 from raylake.platform.jobs import RayJobs
@@ -44,7 +45,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.jobs = RayJobs.from_settings(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for router in (auth_router, users_router, tenants_router, rbac_router, utils_router, templates_router):
+    for router in (
+        auth_router,
+        users_router,
+        tenants_router,
+        rbac_router,
+        utils_router,
+        templates_router,
+        datalake_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     register_error_handlers(app)
