@@ -60,6 +60,7 @@ def start_ray_head(settings: Settings) -> None:
         "--include-dashboard=true",
         f"--dashboard-host={dashboard.host}",
         f"--dashboard-port={dashboard.port or 8265}",
+        f"--dashboard-agent-listen-port={settings.ray_agent_port}",
         "--disable-usage-stats",
     ]
     log.info("starting a local Ray head on %s (%d CPUs)", settings.ray_address, settings.ray_num_cpus)
@@ -136,13 +137,9 @@ def cluster_processes(session_name: str) -> list[psutil.Process]:
     return list(found.values())
 
 
-def down(settings: Settings) -> None:
-    """Stop the Ray head `up` started, and only it: `ray stop` would end every Ray cluster on the machine."""
-    session_file = _session_file(settings)
-    if not session_file.exists():
-        print("raylake did not start a Ray head here; nothing to stop")
-        return
-    procs = cluster_processes(session_file.read_text().strip())
+def stop_session(session_name: str) -> int:
+    """End every process of one Ray session (SIGTERM, then SIGKILL after 15 s); returns how many."""
+    procs = cluster_processes(session_name)
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
@@ -150,8 +147,18 @@ def down(settings: Settings) -> None:
     for proc in alive:
         with contextlib.suppress(psutil.Error):
             proc.kill()
+    return len(procs)
+
+
+def down(settings: Settings) -> None:
+    """Stop the Ray head `up` started, and only it: `ray stop` would end every Ray cluster on the machine."""
+    session_file = _session_file(settings)
+    if not session_file.exists():
+        print("raylake did not start a Ray head here; nothing to stop")
+        return
+    count = stop_session(session_file.read_text().strip())
     session_file.unlink()
-    print(f"stopped raylake and its Ray head ({len(procs)} processes)")
+    print(f"stopped raylake and its Ray head ({count} processes)")
 
 
 def status(settings: Settings) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -51,6 +52,8 @@ def serve_environment(settings: Settings) -> dict[str, str]:
 def ray_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.update(serve_environment(settings))
+    # Jobs run `python -m raylake...`: make that the platform's own interpreter on every Ray process.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["RAY_AUTH_MODE"] = "token"
     env["RAY_AUTH_TOKEN_PATH"] = str(settings.ray_token_path)
     env.pop("RAY_AUTH_TOKEN", None)  # the file is the one source of the token

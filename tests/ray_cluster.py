@@ -1,7 +1,8 @@
 """The test session's one local Ray: started in-process with the dashboard (Jobs API) and Serve.
 
 Token authentication stays on: a token file is written first and the environment points Ray at it,
-before ``ray`` is imported by anything in the test process.
+before ``ray`` is imported by anything in the test process. The head runs on free ports of its own,
+so the suite can run beside `make run` (or another suite) on the same machine.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import socket
 import tempfile
 from pathlib import Path
 
+from raylake.launcher import start_ray_head, stop_session
 from raylake.platform.config import Settings, resolve_settings
 from raylake.ray_env import haproxy_dir, ray_environment
 
@@ -24,9 +26,14 @@ def free_port() -> int:
 
 
 ROOT = Path(tempfile.mkdtemp(prefix="raylake-ray-"))
+_DASHBOARD_PORT = free_port()
 CLUSTER_SETTINGS = resolve_settings(
     Settings(
         data_dir=ROOT,
+        ray_address=f"127.0.0.1:{free_port()}",
+        ray_dashboard_url=f"http://127.0.0.1:{_DASHBOARD_PORT}",
+        ray_agent_port=free_port(),
+        ray_num_cpus=2,
         haproxy_stats_port=free_port(),
         haproxy_metrics_port=free_port(),
         serve_replica_port_base=random.randrange(40_000, 59_000, 100),
@@ -40,14 +47,13 @@ os.environ.update(ray_environment(CLUSTER_SETTINGS))
 
 
 class LocalRay:
+    """A Ray head started the way `make run` starts one (`ray start --head`), on ports of its own."""
+
     def __init__(self) -> None:
         self.token = TOKEN
-        self.dashboard_port = free_port()
+        self.dashboard_url = CLUSTER_SETTINGS.ray_dashboard_url
         self.serve_port = free_port()
-
-    @property
-    def dashboard_url(self) -> str:
-        return f"http://127.0.0.1:{self.dashboard_port}"
+        self.session_name = ""
 
     @property
     def serve_url(self) -> str:
@@ -57,15 +63,9 @@ class LocalRay:
         import ray
         from ray import serve
 
-        ray.init(
-            address="local",  # always a new instance, never whatever cluster happens to run here
-            num_cpus=2,
-            include_dashboard=True,
-            dashboard_host="127.0.0.1",
-            dashboard_port=self.dashboard_port,
-            namespace="raylake-tests",
-            log_to_driver=False,
-        )
+        start_ray_head(CLUSTER_SETTINGS)
+        ray.init(address=CLUSTER_SETTINGS.ray_address, namespace="raylake-tests", log_to_driver=False)
+        self.session_name = ray.get_runtime_context().get_session_name()
         serve.start(http_options={"host": "127.0.0.1", "port": self.serve_port})
 
     def deploy(self, app, *, name: str) -> None:
@@ -75,20 +75,13 @@ class LocalRay:
 
     def log_files(self) -> list[Path]:
         """Every log file of this Ray session (driver, raylet, Serve proxy and replicas, jobs)."""
-        import ray
-
-        logs = (
-            Path(os.environ.get("RAY_TMPDIR", "/tmp/ray"))
-            / ray.get_runtime_context().get_session_name()
-            / "logs"
-        )
+        logs = Path(os.environ.get("RAY_TMPDIR", "/tmp/ray")) / self.session_name / "logs"
         return [p for p in logs.rglob("*") if p.is_file()]
 
     def stop(self) -> None:
         import ray
-        from ray import serve
 
-        serve.shutdown()
         ray.shutdown()
+        stop_session(self.session_name)
         shutil.rmtree(ROOT, ignore_errors=True)
         shutil.rmtree(haproxy_dir(CLUSTER_SETTINGS), ignore_errors=True)

@@ -11,11 +11,14 @@ import logging
 from fastapi import APIRouter, FastAPI
 
 from raylake import __version__
+from raylake.platform import lake
 from raylake.platform.auth.router import router as auth_router
 from raylake.platform.config import Settings
 from raylake.platform.datalake.router import router as datalake_router
+from raylake.platform.datasets.router import router as datasets_router
 from raylake.platform.db import make_engine
 from raylake.platform.errors import register_error_handlers
+from raylake.platform.files.router import router as files_router
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
 from raylake.platform.rbac.router import router as rbac_router
@@ -43,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.jobs = RayJobs.from_settings(settings)
+    app.state.lake = lake.open_lake(settings)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in (
@@ -52,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
         rbac_router,
         utils_router,
         templates_router,
+        datasets_router,
+        files_router,
         datalake_router,
     ):
         api.include_router(router)

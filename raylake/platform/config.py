@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(7, ge=1, le=90)
     max_upload_mb: int = Field(512, ge=1)
     max_json_kb: int = Field(1024, ge=1)
+    # Iceberg warehouse: a local path or pyarrow filesystem URL; default <data dir>/warehouse.
+    lake_warehouse: str = ""
+    # File store root: a local path or pyarrow filesystem URL; default <data dir>/files.
+    file_store: str = ""
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
@@ -44,6 +48,8 @@ class Settings(BaseSettings):
 
     ray_address: str = "127.0.0.1:6380"
     ray_dashboard_url: str = "http://127.0.0.1:8265"
+    # The dashboard agent's HTTP port (it runs submitted jobs); distinct per cluster on one machine.
+    ray_agent_port: int = Field(52365, ge=1, le=65535)
     ray_num_cpus: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     ray_auth_token: SecretStr | None = None
 

@@ -18,6 +18,8 @@ from raylake.platform.auth import service as auth
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Forbidden, Unauthorized
+from raylake.platform.jobs import RayJobs
+from raylake.platform.lake import Lake
 from raylake.platform.rbac.catalogue import PERMISSIONS
 from raylake.platform.tenancy import Principal
 
@@ -32,6 +34,14 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+def get_jobs(request: Request) -> RayJobs:
+    return request.app.state.jobs
+
+
+def get_lake(request: Request) -> Lake:
+    return request.app.state.lake
+
+
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     with session_scope(engine) as session:
         yield session
@@ -40,6 +50,8 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 # scope="function": commit before the response is sent, so a client's next request sees the write.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LakeDep = Annotated[Lake, Depends(get_lake)]
+JobsDep = Annotated[RayJobs, Depends(get_jobs)]
 BearerDep = Annotated[str | None, Depends(_bearer)]
 # Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
 MAX_ID = 2**31 - 1

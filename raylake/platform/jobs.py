@@ -7,6 +7,7 @@ uses with ``ray job submit``. The cluster's auth token travels in the Authorizat
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +18,16 @@ import httpx
 from raylake.platform.config import Settings
 from raylake.platform.errors import ServiceUnavailable
 
+log = logging.getLogger(__name__)
 PING_TTL_S = 2.0
+# Settings a job needs, passed as environment of the job (read by the job's main(), never at import).
+# Anyone holding the cluster token can read a job's runtime_env; they can run code on the cluster anyway.
+JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
+
+
+def job_environment(settings: Settings) -> dict[str, str]:
+    env = {f"RAYLAKE_{name.upper()}": str(getattr(settings, name)) for name in JOB_SETTINGS}
+    return {key: value for key, value in env.items() if value}
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class RayJobs:
         except ServiceUnavailable:
             raise
         except Exception as exc:
+            log.exception("submitting a Ray job failed")
             raise ServiceUnavailable(f"Could not submit the Ray job: {type(exc).__name__}") from exc
 
     def info(self, job_id: str) -> JobInfo:

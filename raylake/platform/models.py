@@ -1,6 +1,8 @@
 """Imports every feature's tables so SQLModel.metadata (and Alembic) sees the whole schema."""
 
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
+from raylake.platform.datalake.models import LakeTable
+from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
@@ -8,6 +10,11 @@ from raylake.platform.users.models import User
 
 __all__ = [
     "AuthSession",
+    "Dataset",
+    "DatasetFile",
+    "DatasetStatistics",
+    "DatasetVersion",
+    "LakeTable",
     "LoginFailure",
     "Permission",
     "RefreshToken",

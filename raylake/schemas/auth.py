@@ -25,6 +25,8 @@ class ResetPasswordRequest(Strict):
 
 
 class TokenValidation(BaseModel):
+    status: str = "success"
+    message: str = "Token is valid."
     valid: bool = True
     user_id: int
     username: str

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from raylake.platform.config import Settings
+from raylake.platform.db import make_engine
 from raylake.serve_apps.app_builder import APP_NAME, api_application, prepare
 from tests.conftest import BACKENDS, make_settings
 from tests.factories import PASSWORD, unique
@@ -34,6 +36,7 @@ class Api:
 
     client: httpx.Client
     settings: Settings
+    engine: Engine
     _su: dict[str, str] = field(default_factory=dict)
 
     def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
@@ -81,6 +84,7 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
             ray_auth_token=ray_cluster.token,
             port=ray_cluster.serve_port,
             max_json_kb=1024,
+            max_upload_mb=5,
         )
     )
     ray_cluster.deploy(api_application(settings), name=APP_NAME)
@@ -93,7 +97,9 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        yield Api(client=client, settings=settings)
+        engine = make_engine(settings.sqlalchemy_url)
+        yield Api(client=client, settings=settings, engine=engine)
+        engine.dispose()
 
 
 @pytest.fixture

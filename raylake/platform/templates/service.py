@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from raylake.platform.clock import utcnow
+from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid
 from raylake.platform.templates import types
 from raylake.platform.templates.models import Template, TemplateColumn
@@ -204,8 +205,11 @@ def update_template(
 
 
 def ensure_not_in_use(*, session: Session, template: Template) -> None:
-    """Refuse to delete a template that datasets still validate against. Nothing uses templates yet."""
-    # TODO(datasets): raise Conflict (409) naming the datasets that reference this template.
+    """Refuse to delete a template that datasets were validated against (409 naming them)."""
+    names = sorted(session.exec(select(Dataset.dataset_name).where(Dataset.template_id == template.id)))
+    if names:
+        shown = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+        raise Conflict(f"Template is used by datasets: {shown}")
 
 
 def delete_template(*, session: Session, principal: Principal, template_id: int) -> None:

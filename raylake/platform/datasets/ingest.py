@@ -1,0 +1,200 @@
+"""Ingest: staged files -> validated against the dataset's columns -> one atomic Iceberg append.
+
+The order keeps failures invisible: Parquet files are written first (unreferenced), bronze and then
+silver are committed with ``add_files`` (one snapshot each for all files of the request), and only
+then are the raw files moved into the store. Any failure undoes what was done, in reverse.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel import Session
+
+from raylake.platform import lake
+from raylake.platform.clock import utcnow
+from raylake.platform.config import Settings
+from raylake.platform.datalake.models import LakeTable
+from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
+from raylake.platform.datasets.sniff import sniff
+from raylake.platform.datasets.validation import FILE_ID, ROW, ColumnSpec, Validated, validate_file
+from raylake.platform.errors import Invalid
+from raylake.platform.lake import Lake
+from raylake.platform.storage import safe_filename
+from raylake.platform.tenancy import Principal
+
+
+@dataclass
+class Staged:
+    path: Path
+    file_name: str
+    size: int
+
+
+@dataclass
+class _Undo:
+    parquet: list[str] = field(default_factory=list)
+    tables: list[tuple[str, str]] = field(default_factory=list)
+    stored: list[str] = field(default_factory=list)
+    bronze_file_ids: list[int] = field(default_factory=list)
+
+
+def table_name(dataset_name: str, dataset_id: int) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "_", dataset_name.lower()).strip("_")[:60] or "dataset"
+    return f"{slug}_{dataset_id}"
+
+
+def specs_of(dataset: Dataset) -> list[ColumnSpec] | None:
+    return [ColumnSpec(**c) for c in dataset.column_specs] if dataset.column_specs else None
+
+
+def _create_tables(
+    session: Session, ctx: Lake, dataset: Dataset, first: Validated, principal: Principal, undo: _Undo
+) -> None:
+    assert dataset.id is not None
+    name = table_name(dataset.dataset_name, dataset.id)
+    silver_cols = [(FILE_ID, "Integer"), *[(s.name, s.data_type) for s in first.specs]]
+    bronze_cols = [(FILE_ID, "Integer"), (ROW, "Integer")]
+    bronze_cols += [(c, "String") for c in first.bronze.collect_schema().names() if c not in (FILE_ID, ROW)]
+    lake.create(ctx.catalog, "silver", name, lake.schema_for(silver_cols))
+    undo.tables.append(("silver", name))
+    lake.create(ctx.catalog, "bronze", name, lake.schema_for(bronze_cols))
+    undo.tables.append(("bronze", name))
+    for namespace in ("bronze", "silver"):
+        session.add(
+            LakeTable(
+                tenant_id=dataset.tenant_id,
+                namespace=namespace,
+                name=name,
+                dataset_id=dataset.id,
+                created_by=principal.username,
+            )
+        )
+    dataset.iceberg_table_name = name
+    dataset.column_specs = [
+        {"name": s.name, "data_type": s.data_type, "default": s.default} for s in first.specs
+    ]
+
+
+def _commit(ctx: Lake, dataset: Dataset, results: list[tuple[DatasetFile, Validated]], undo: _Undo) -> None:
+    staging = ctx.settings.data_dir / "staging"
+    bronze = lake.load(ctx.catalog, "bronze", dataset.iceberg_table_name)
+    silver = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
+    bronze_uris, silver_uris = [], []
+    for _, validated in results:
+        bronze = lake.evolve_to(bronze, validated.bronze)
+        bronze_uris.append(lake.write_parquet(bronze, validated.bronze, staging))
+        undo.parquet.append(bronze_uris[-1])
+        silver_uris.append(lake.write_parquet(silver, validated.silver, staging))
+        undo.parquet.append(silver_uris[-1])
+    lake.with_commit_retry(bronze, lambda t: t.add_files(bronze_uris))
+    undo.bronze_file_ids = [row.id for row, _ in results if row.id is not None]
+    lake.with_commit_retry(silver, lambda t: t.add_files(silver_uris))
+    undo.parquet.clear()  # committed: the files now belong to the tables
+    dataset.bronze_snapshot_id = lake.snapshot_id(bronze)
+    dataset.snapshot_id = lake.snapshot_id(silver)
+
+
+def _rollback(ctx: Lake, dataset: Dataset, undo: _Undo) -> None:
+    for key in undo.stored:
+        ctx.store.delete(key)
+    created = set(undo.tables)
+    if undo.bronze_file_ids and ("bronze", dataset.iceberg_table_name) not in created:
+        ids = ", ".join(str(i) for i in undo.bronze_file_ids)
+        bronze = lake.load(ctx.catalog, "bronze", dataset.iceberg_table_name)
+        lake.with_commit_retry(bronze, lambda t: t.delete(f"{FILE_ID} in ({ids})"))
+    for uri in undo.parquet:
+        lake.delete_uri(uri)
+    for namespace, name in undo.tables:
+        lake.drop(ctx.catalog, namespace, name)
+
+
+def ingest(
+    *, session: Session, ctx: Lake, principal: Principal, dataset: Dataset, staged: list[Staged], change: str
+) -> list[DatasetFile]:
+    """Validate and append files to a dataset (new or existing); everything or nothing lands."""
+    assert dataset.id is not None
+    sniffed = [sniff(s.path, s.file_name) for s in staged]
+    formats = {s.format for s in sniffed}
+    rows = []
+    for item in staged:
+        row = DatasetFile(
+            dataset_id=dataset.id,
+            tenant_id=dataset.tenant_id,
+            file_name=safe_filename(item.file_name),
+            size_bytes=item.size,
+            created_by=principal.username,
+        )
+        session.add(row)
+        rows.append(row)
+    session.flush()
+
+    specs = specs_of(dataset)
+    results: list[tuple[DatasetFile, Validated]] = []
+    for row, item, sniff_result in zip(rows, staged, sniffed, strict=True):
+        assert row.id is not None
+        validated = validate_file(
+            item.path, sniff_result, file_name=row.file_name, file_id=row.id, specs=specs
+        )
+        specs = specs or validated.specs  # files after the first follow the first file's inferred schema
+        results.append((row, validated))
+
+    undo = _Undo()
+    try:
+        if not dataset.iceberg_table_name:
+            _create_tables(session, ctx, dataset, results[0][1], principal, undo)
+            dataset.data_source = "parquet" if formats == {"parquet"} else "csv"
+        _commit(ctx, dataset, results, undo)
+        for (row, validated), item in zip(results, staged, strict=True):
+            row.storage_key = f"{dataset.tenant_id}/{dataset.id}/{row.id}_{row.file_name}"
+            ctx.store.put_file(row.storage_key, item.path)
+            undo.stored.append(row.storage_key)
+            row.total_fields = validated.total_fields
+            row.total_records = validated.total_records
+            row.valid_records = validated.valid_records
+            row.is_valid = validated.is_valid
+            row.error_report = validated.report
+            session.add(row)
+    except BaseException:
+        _rollback(ctx, dataset, undo)
+        raise
+    finally:
+        for _, validated in results:
+            for extra in validated.extra_paths:
+                extra.unlink(missing_ok=True)
+
+    dataset.total_records += sum(v.total_records for _, v in results)
+    dataset.valid_records += sum(v.valid_records for _, v in results)
+    dataset.is_valid = dataset.valid_records > 0
+    dataset.modified_at = utcnow()
+    dataset.modified_by = principal.username
+    session.add(dataset)
+    session.add(
+        DatasetVersion(
+            dataset_id=dataset.id,
+            snapshot_id=dataset.snapshot_id,
+            bronze_snapshot_id=dataset.bronze_snapshot_id,
+            change=change,
+            created_by=principal.username,
+        )
+    )
+    session.flush()
+    return rows
+
+
+def stage_dir(settings: Settings, token: str) -> Path:
+    path = settings.data_dir / "staging" / token
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def discard(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def require_rows(staged: list[Staged]) -> None:
+    if not staged:
+        raise Invalid("At least one file is required (multipart field 'files')")

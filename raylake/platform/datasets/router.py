@@ -1,0 +1,215 @@
+"""Datasets (module 6): upload, list, view, delete, statistics."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+
+from raylake.platform.datasets import service, statistics
+from raylake.platform.datasets.models import Dataset, DatasetFile
+from raylake.platform.deps import MAX_ID, IdPath, JobsDep, LakeDep, SessionDep, SettingsDep, allow
+from raylake.platform.uploads import staged_uploads
+from raylake.schemas.common import Message
+from raylake.schemas.datasets import (
+    USAGES,
+    ColumnPublic,
+    DatasetDetail,
+    DatasetPreview,
+    DatasetPublic,
+    DatasetsPublic,
+    FilePublic,
+    StatisticsJob,
+    StatisticsResult,
+    UploadResult,
+    ValidatedDataset,
+)
+
+router = APIRouter(prefix="/dataset", tags=["dataset"])
+DatasetId = Annotated[int, Query(ge=1, le=MAX_ID)]
+DatasetName = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
+
+
+def file_public(file: DatasetFile) -> FilePublic:
+    return FilePublic.model_validate(file, from_attributes=True)
+
+
+def upload_result(dataset: Dataset, files: list[DatasetFile]) -> UploadResult:
+    assert dataset.id is not None
+    return UploadResult(
+        dataset_id=dataset.id,
+        dataset_name=dataset.dataset_name,
+        data_source=dataset.data_source,
+        iceberg_table_name=dataset.iceberg_table_name,
+        is_valid=dataset.is_valid,
+        dataset_usability=service.usability(dataset),
+        usage=dataset.usage,
+        dataset_usage=USAGES[dataset.usage],
+        snapshot_id=dataset.snapshot_id,
+        files=[file_public(f) for f in files],
+    )
+
+
+@router.post("/upload", response_model=UploadResult, status_code=201)
+def upload(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    principal: allow("dataset:write"),
+    dataset_name: DatasetName,
+    usage: Annotated[str, Query(description="'t' training or 'p' prediction")],
+    files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
+    template_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> UploadResult:
+    service.check_upload(
+        session=session, principal=principal, dataset_name=dataset_name, template_id=template_id, usage=usage
+    )
+    with staged_uploads(settings, files) as staged:
+        dataset, rows = service.upload(
+            session=session,
+            ctx=ctx,
+            principal=principal,
+            dataset_name=dataset_name,
+            template_id=template_id,
+            usage=usage,
+            staged=staged,
+        )
+    return upload_result(dataset, rows)
+
+
+def dataset_public(dataset: Dataset, file_count: int, template_name: str | None) -> DatasetPublic:
+    return DatasetPublic(
+        **dataset.model_dump(
+            include={
+                "id",
+                "tenant_id",
+                "dataset_name",
+                "is_valid",
+                "created_by",
+                "template_id",
+                "data_source",
+                "iceberg_table_name",
+                "created_at",
+                "modified_at",
+                "usage",
+                "total_records",
+                "valid_records",
+                "snapshot_id",
+            }
+        ),
+        file_count=file_count,
+        template_name=template_name,
+        dataset_usability=service.usability(dataset),
+        dataset_usage=USAGES[dataset.usage],
+    )
+
+
+@router.get("/list", response_model=DatasetsPublic)
+def list_datasets(session: SessionDep, principal: allow("dataset:read")) -> DatasetsPublic:
+    rows = service.list_datasets(session=session, principal=principal)
+    return DatasetsPublic(total=len(rows), data=[dataset_public(*row) for row in rows])
+
+
+@router.get("/list_validated", response_model=list[ValidatedDataset])
+def list_validated(session: SessionDep, principal: allow("dataset:read")) -> list[ValidatedDataset]:
+    rows = service.list_datasets(session=session, principal=principal, validated_only=True)
+    return [
+        ValidatedDataset(
+            id=d.id or 0,
+            tenant_id=d.tenant_id,
+            dataset_name=d.dataset_name,
+            file_count=count,
+            is_valid=d.is_valid,
+            created_by=d.created_by,
+            template_id=d.template_id,
+        )
+        for d, count, _ in rows
+    ]
+
+
+@router.get("/get_dataset_by_id", response_model=DatasetDetail)
+def get_dataset_by_id(
+    session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId
+) -> DatasetDetail:
+    dataset = service.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    assert dataset.id is not None
+    return DatasetDetail(
+        id=dataset.id,
+        dataset_name=dataset.dataset_name,
+        dataset_path=f"{dataset.tenant_id}/{dataset.id}",
+        validated_path=f"silver.{dataset.iceberg_table_name}",
+        iceberg_table_name=dataset.iceberg_table_name,
+        data_source=dataset.data_source,
+        usage=dataset.usage,
+        dataset_usage=USAGES[dataset.usage],
+        is_valid=dataset.is_valid,
+        snapshot_id=dataset.snapshot_id,
+        columns=[
+            ColumnPublic(column_name=c["name"], data_type=c["data_type"], default_value=c.get("default"))
+            for c in dataset.column_specs
+        ],
+        versions=service.versions(session=session, dataset=dataset),
+    )
+
+
+@router.get("/view", response_model=DatasetPreview)
+def view(
+    session: SessionDep,
+    ctx: LakeDep,
+    principal: allow("dataset:read"),
+    dataset_id: DatasetId,
+    limit: Annotated[int, Query(ge=1, le=service.MAX_PREVIEW)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**40)] = 0,
+) -> DatasetPreview:
+    dataset = service.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    rows, total = service.preview(ctx=ctx, dataset=dataset, limit=limit, offset=offset)
+    return DatasetPreview(dataset_id=dataset_id, total=total, limit=limit, offset=offset, preview=rows)
+
+
+@router.delete("/delete/{dataset_id}", response_model=Message)
+def delete(
+    session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), dataset_id: IdPath
+) -> Message:
+    service.delete_dataset(session=session, ctx=ctx, principal=principal, dataset_id=dataset_id)
+    return Message(message="Dataset deleted successfully")
+
+
+@router.post("/generate_statistics", response_model=StatisticsJob, status_code=202)
+def generate_statistics(
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    principal: allow("dataset:write"),
+    dataset_id: DatasetId,
+) -> StatisticsJob:
+    row = statistics.submit(
+        session=session, settings=settings, jobs=jobs, principal=principal, dataset_id=dataset_id
+    )
+    assert row.id is not None and row.ray_job_id is not None
+    return StatisticsJob(
+        status="success",
+        message="Statistics generation job submitted successfully.",
+        job_id=row.ray_job_id,
+        statistics_id=row.id,
+    )
+
+
+@router.get("/statistics", response_model=StatisticsResult)
+def get_statistics(
+    session: SessionDep, jobs: JobsDep, principal: allow("dataset:read"), dataset_id: DatasetId
+) -> StatisticsResult:
+    row = statistics.latest(session=session, jobs=jobs, principal=principal, dataset_id=dataset_id)
+    assert row.id is not None
+    return StatisticsResult(
+        dataset_id=row.dataset_id,
+        statistics_id=row.id,
+        job_id=row.ray_job_id,
+        status=row.status,
+        stage=row.stage,
+        percent=row.percent,
+        snapshot_id=row.snapshot_id,
+        error=row.error,
+        statistics=row.result,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,95 @@
+"""Files (module 7): add, list, view, delete, download, details."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import StreamingResponse
+
+from raylake.platform.datasets import service as datasets
+from raylake.platform.datasets.router import DatasetId, file_public, upload_result
+from raylake.platform.deps import MAX_ID, IdPath, LakeDep, SessionDep, SettingsDep, allow
+from raylake.platform.errors import Invalid
+from raylake.platform.files import service
+from raylake.platform.uploads import staged_uploads
+from raylake.schemas.common import Message
+from raylake.schemas.datasets import FileDetail, FilePreview, FilesPublic, UploadResult
+
+router = APIRouter(prefix="/files", tags=["files"])
+FileId = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+@router.post("/add", response_model=UploadResult, status_code=201)
+def add_files(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    principal: allow("dataset:write"),
+    dataset_id: DatasetId,
+    files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
+) -> UploadResult:
+    datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    with staged_uploads(settings, files) as staged:
+        dataset, rows = service.add_files(
+            session=session, ctx=ctx, principal=principal, dataset_id=dataset_id, staged=staged
+        )
+    return upload_result(dataset, rows)
+
+
+@router.get("/list", response_model=FilesPublic)
+def list_files(session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId) -> FilesPublic:
+    files = service.list_files(session=session, principal=principal, dataset_id=dataset_id)
+    return FilesPublic(total=len(files), data=[file_public(f) for f in files])
+
+
+@router.get("/view", response_model=FilePreview)
+def view_file(
+    session: SessionDep,
+    ctx: LakeDep,
+    principal: allow("dataset:read"),
+    file_id: FileId,
+    lines: Annotated[int, Query(ge=1, le=100)] = service.PREVIEW_LINES,
+) -> FilePreview:
+    file = service.get_file(session=session, principal=principal, file_id=file_id)
+    return FilePreview(file_id=file_id, content_preview=service.view_file(ctx=ctx, file=file, lines=lines))
+
+
+@router.delete("/delete/{file_id}", response_model=Message)
+def delete_file(
+    session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), file_id: IdPath
+) -> Message:
+    service.delete_file(session=session, ctx=ctx, principal=principal, file_id=file_id)
+    return Message(message="File deleted successfully")
+
+
+@router.get(
+    "/download/",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The raw file"}},
+)
+def download(
+    session: SessionDep,
+    ctx: LakeDep,
+    principal: allow("dataset:read"),
+    file_path: Annotated[str | None, Query(max_length=1024)] = None,
+    file_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> StreamingResponse:
+    if file_path is None and file_id is None:
+        raise Invalid("file_path or file_id is required")
+    file, body = service.resolve_download(
+        session=session, ctx=ctx, principal=principal, file_path=file_path, file_id=file_id
+    )
+    return StreamingResponse(
+        body,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{file.file_name}"'},
+    )
+
+
+@router.get("/get_file_by_id/", response_model=FileDetail)
+def get_file_by_id(session: SessionDep, principal: allow("dataset:read"), file_id: FileId) -> FileDetail:
+    file = service.get_file(session=session, principal=principal, file_id=file_id)
+    return FileDetail(
+        **file_public(file).model_dump(), csv_file_path=file.storage_key, size_bytes=file.size_bytes
+    )

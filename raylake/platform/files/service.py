@@ -1,0 +1,115 @@
+"""Files of a dataset: add, list, view, delete (its rows leave the tables), download."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from raylake.platform import lake
+from raylake.platform.datasets import service as datasets
+from raylake.platform.datasets.ingest import Staged, ingest, require_rows
+from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
+from raylake.platform.datasets.validation import FILE_ID
+from raylake.platform.errors import NotFound
+from raylake.platform.lake import Lake
+from raylake.platform.tenancy import Principal, get_scoped
+
+PREVIEW_LINES = 10
+PREVIEW_BYTES = 64 * 1024
+
+
+def add_files(
+    *, session: Session, ctx: Lake, principal: Principal, dataset_id: int, staged: list[Staged]
+) -> tuple[Dataset, list[DatasetFile]]:
+    dataset = datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    require_rows(staged)
+    files = ingest(
+        session=session, ctx=ctx, principal=principal, dataset=dataset, staged=staged, change="files/add"
+    )
+    return dataset, files
+
+
+def list_files(*, session: Session, principal: Principal, dataset_id: int) -> list[DatasetFile]:
+    dataset = datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    return list(
+        session.exec(
+            select(DatasetFile).where(DatasetFile.dataset_id == dataset.id).order_by(col(DatasetFile.id))
+        )
+    )
+
+
+def get_file(*, session: Session, principal: Principal, file_id: int) -> DatasetFile:
+    return get_scoped(session, DatasetFile, file_id, principal, "File")
+
+
+def view_file(*, ctx: Lake, file: DatasetFile, lines: int = PREVIEW_LINES) -> list[str]:
+    """The first lines of the raw file as uploaded (text files only), decoded as sniffed."""
+    report = file.error_report or {}
+    if report.get("format") == "parquet":
+        return ["<parquet file: no text preview>"]
+    encoding = report.get("encoding") or "utf-8"
+    with ctx.store.open(file.storage_key) as fh:
+        head = fh.read(PREVIEW_BYTES)
+    text = head.decode(encoding if encoding != "binary" else "utf-8", errors="replace")
+    return text.splitlines()[:lines]
+
+
+def delete_file(*, session: Session, ctx: Lake, principal: Principal, file_id: int) -> None:
+    """Delete a file: its rows leave bronze and silver (a new snapshot, a new dataset version)."""
+    file = get_file(session=session, principal=principal, file_id=file_id)
+    dataset = session.get(Dataset, file.dataset_id)
+    assert dataset is not None and file.id is not None
+    if dataset.iceberg_table_name:
+        for namespace in ("bronze", "silver"):
+            table = lake.load(ctx.catalog, namespace, dataset.iceberg_table_name)
+            lake.with_commit_retry(table, lambda t, fid=file.id: t.delete(f"{FILE_ID} = {int(fid)}"))
+            snapshot = lake.snapshot_id(table)
+            if namespace == "silver":
+                dataset.snapshot_id = snapshot
+            else:
+                dataset.bronze_snapshot_id = snapshot
+    dataset.total_records -= file.total_records
+    dataset.valid_records -= file.valid_records
+    dataset.is_valid = dataset.valid_records > 0
+    datasets.touch(dataset, principal)
+    session.add(dataset)
+    session.add(
+        DatasetVersion(
+            dataset_id=dataset.id,
+            snapshot_id=dataset.snapshot_id,
+            bronze_snapshot_id=dataset.bronze_snapshot_id,
+            change="files/delete",
+            file_id=file.id,
+            created_by=principal.username,
+        )
+    )
+    key = file.storage_key
+    session.delete(file)
+    session.flush()
+    ctx.store.delete(key)
+
+
+def resolve_download(
+    *, session: Session, ctx: Lake, principal: Principal, file_path: str | None, file_id: int | None
+) -> tuple[DatasetFile, Iterator[bytes]]:
+    """A file by id, or by the store path the API handed out (resolved only inside the caller's tenant)."""
+    if file_id is not None:
+        file = get_file(session=session, principal=principal, file_id=file_id)
+    else:
+        key = ctx.store.resolve_user_path(principal.tenant_id, file_path or "")
+        file = session.exec(
+            select(DatasetFile).where(
+                DatasetFile.storage_key == key, DatasetFile.tenant_id == principal.tenant_id
+            )
+        ).first()
+        if file is None:
+            raise NotFound("File not found")
+    return file, ctx.store.iter_bytes(file.storage_key)
+
+
+def count_files(*, session: Session, dataset_id: int) -> int:
+    return session.exec(
+        select(func.count()).select_from(DatasetFile).where(DatasetFile.dataset_id == dataset_id)
+    ).one()
