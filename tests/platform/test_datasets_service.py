@@ -260,3 +260,11 @@ def test_template_in_use_cannot_be_deleted(engine, ctx, member, template_id, tmp
         datasets.delete_dataset(session=session, ctx=ctx, principal=member, dataset_id=dataset.id)
     with session_scope(engine) as session:
         templates.delete_template(session=session, principal=member, template_id=template_id)
+
+
+def test_silver_table_is_readable_by_duckdb(engine, ctx, member, template_id, tmp_path):
+    """The README's one-liner: any Iceberg reader sees the same rows (here DuckDB, through pyiceberg)."""
+    dataset, _ = _upload(engine, ctx, member, _staged(tmp_path, "duck.csv", churn_csv()), template_id)
+    table = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
+    con = table.scan().to_duckdb("churn")
+    assert con.sql('select count(*), sum("DataUsageGB") from churn').fetchall() == [(3, 12.75)]
