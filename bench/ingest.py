@@ -31,8 +31,8 @@ from pyiceberg.catalog.sql import SqlCatalog
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
-from raylake.platform.datalake.models import LakeTable
 from raylake.platform.db import make_engine, session_scope
+from raylake.platform.models import LakeTable  # every table registered: foreign keys resolve
 
 SCHEMA = [
     ("id", "Integer"),
@@ -66,7 +66,9 @@ def make_csv(path: Path, rows: int) -> None:
             "score": rng.random(rows).round(6),
             "active": rng.random(rows) > 0.2,
             "joined": (base + rng.integers(0, 900, rows).astype("timedelta64[D]")).astype("datetime64[D]"),
-            "last_seen": base + rng.integers(0, 10**8, rows).astype("timedelta64[s]"),
+            "last_seen": (base + rng.integers(0, 10**8, rows).astype("timedelta64[s]")).astype(
+                "datetime64[ms]"
+            ),
         }
     )
     frame.write_csv(path)
@@ -226,11 +228,13 @@ def main() -> None:
         csv = work / "bench.csv"
         make_csv(csv, args.rows)
         ingest = bench_ingest(base, headers, csv, args.rows, work)
+    for key, value in ingest.items():
+        print(f"{key}: {value:,.3f}" if isinstance(value, float) else f"{key}: {value}", flush=True)
     stats = bench_stats(base, headers, settings, args.stats_rows)
     memory = psutil.virtual_memory().total / 2**30
     machine = f"{os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
     print(f"machine: {machine}")
-    for key, value in {**ingest, **stats}.items():
+    for key, value in stats.items():
         print(f"{key}: {value:,.3f}" if isinstance(value, float) else f"{key}: {value}")
 
 

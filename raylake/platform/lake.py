@@ -157,10 +157,10 @@ def write_parquet(table: Table, frame: pl.LazyFrame, staging: Path) -> str:
     if location.startswith("file://"):
         target = local_path(f"{location}/{name}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        frame.sink_parquet(target, compression="zstd")
+        frame.sink_parquet(target, compression="zstd", compression_level=1)
         return f"{location}/{name}"
     tmp = staging / f"{uuid4().hex}.parquet"
-    frame.sink_parquet(tmp, compression="zstd")
+    frame.sink_parquet(tmp, compression="zstd", compression_level=1)
     fs, path = pafs.FileSystem.from_uri(f"{location}/{name}")
     try:
         with tmp.open("rb") as src, fs.open_output_stream(path) as dst:
@@ -168,6 +168,22 @@ def write_parquet(table: Table, frame: pl.LazyFrame, staging: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return f"{location}/{name}"
+
+
+def place_parquet(table: Table, source: Path) -> str:
+    """Move (local warehouse) or upload a finished Parquet file into the table's data folder."""
+    location = table.location().rstrip("/")
+    uri = f"{location}/data/{uuid4().hex}.parquet"
+    if location.startswith("file://"):
+        target = local_path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(source), target)
+        return uri
+    fs, path = pafs.FileSystem.from_uri(uri)
+    with source.open("rb") as src, fs.open_output_stream(path) as dst:
+        shutil.copyfileobj(src, dst, 1024 * 1024)
+    source.unlink(missing_ok=True)
+    return uri
 
 
 def delete_uri(uri: str) -> None:

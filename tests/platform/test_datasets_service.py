@@ -268,3 +268,24 @@ def test_silver_table_is_readable_by_duckdb(engine, ctx, member, template_id, tm
     table = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
     con = table.scan().to_duckdb("churn")
     assert con.sql('select count(*), sum("DataUsageGB") from churn').fetchall() == [(3, 12.75)]
+
+
+def test_datetime_parsing_accepts_iso_variants():
+    """ISO 8601 with T or space, fractions, Z or offsets (to UTC), minutes only, or a bare date."""
+    from datetime import datetime
+
+    from raylake.platform.datasets.validation import parse_expr
+
+    values = ["2024-01-23T00:19:14.000", "2024-01-01T10:00:00Z", "2024-01-01 10:00", "2024-01-01"]
+    values += ["2024-01-01T10:00:00+02:00", "2024-01-01 10:00:00.5", "nope", None]
+    parsed = pl.DataFrame({"s": values}).lazy().select(parse_expr("DateTime", pl.col("s"))).collect()
+    assert parsed.to_series().to_list() == [
+        datetime(2024, 1, 23, 0, 19, 14),
+        datetime(2024, 1, 1, 10, 0),
+        datetime(2024, 1, 1, 10, 0),
+        datetime(2024, 1, 1, 0, 0),
+        datetime(2024, 1, 1, 8, 0),
+        datetime(2024, 1, 1, 10, 0, 0, 500000),
+        None,
+        None,
+    ]

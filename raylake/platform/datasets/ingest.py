@@ -12,6 +12,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 from sqlmodel import Session
 
 from raylake.platform import lake
@@ -23,7 +24,7 @@ from raylake.platform.datasets.sniff import sniff
 from raylake.platform.datasets.validation import FILE_ID, ROW, ColumnSpec, Validated, validate_file
 from raylake.platform.errors import Invalid
 from raylake.platform.lake import Lake
-from raylake.platform.storage import safe_filename
+from raylake.platform.storage import safe_filename, staging_dir
 from raylake.platform.tenancy import Principal
 
 
@@ -40,6 +41,7 @@ class _Undo:
     tables: list[tuple[str, str]] = field(default_factory=list)
     stored: list[str] = field(default_factory=list)
     bronze_file_ids: list[int] = field(default_factory=list)
+    scratch: list[Path] = field(default_factory=list)
 
 
 def table_name(dataset_name: str, dataset_id: int) -> str:
@@ -58,7 +60,8 @@ def _create_tables(
     name = table_name(dataset.dataset_name, dataset.id)
     silver_cols = [(FILE_ID, "Integer"), *[(s.name, s.data_type) for s in first.specs]]
     bronze_cols = [(FILE_ID, "Integer"), (ROW, "Integer")]
-    bronze_cols += [(c, "String") for c in first.bronze.collect_schema().names() if c not in (FILE_ID, ROW)]
+    raw_names = pl.read_parquet_schema(first.bronze_path)
+    bronze_cols += [(c, "String") for c in raw_names if c not in (FILE_ID, ROW)]
     lake.create(ctx.catalog, "silver", name, lake.schema_for(silver_cols))
     undo.tables.append(("silver", name))
     lake.create(ctx.catalog, "bronze", name, lake.schema_for(bronze_cols))
@@ -80,16 +83,16 @@ def _create_tables(
 
 
 def _commit(ctx: Lake, dataset: Dataset, results: list[tuple[DatasetFile, Validated]], undo: _Undo) -> None:
-    staging = ctx.settings.data_dir / "staging"
+    staging = staging_dir(ctx.settings.data_dir)
     bronze = lake.load(ctx.catalog, "bronze", dataset.iceberg_table_name)
     silver = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
     bronze_uris, silver_uris = [], []
     for _, validated in results:
-        bronze = lake.evolve_to(bronze, validated.bronze)
-        bronze_uris.append(lake.write_parquet(bronze, validated.bronze, staging))
-        undo.parquet.append(bronze_uris[-1])
-        silver_uris.append(lake.write_parquet(silver, validated.silver, staging))
+        silver_uris.append(lake.write_parquet(silver, validated.silver, staging))  # reads the raw file
         undo.parquet.append(silver_uris[-1])
+        bronze = lake.evolve_to(bronze, pl.scan_parquet(validated.bronze_path))
+        bronze_uris.append(lake.place_parquet(bronze, validated.bronze_path))  # then moves it
+        undo.parquet.append(bronze_uris[-1])
     lake.with_commit_retry(bronze, lambda t: t.add_files(bronze_uris))
     undo.bronze_file_ids = [row.id for row, _ in results if row.id is not None]
     lake.with_commit_retry(silver, lambda t: t.add_files(silver_uris))
@@ -134,16 +137,23 @@ def ingest(
 
     specs = specs_of(dataset)
     results: list[tuple[DatasetFile, Validated]] = []
-    for row, item, sniff_result in zip(rows, staged, sniffed, strict=True):
-        assert row.id is not None
-        validated = validate_file(
-            item.path, sniff_result, file_name=row.file_name, file_id=row.id, specs=specs
-        )
-        specs = specs or validated.specs  # files after the first follow the first file's inferred schema
-        results.append((row, validated))
-
     undo = _Undo()
     try:
+        for row, item, sniff_result in zip(rows, staged, sniffed, strict=True):
+            assert row.id is not None
+            raw_target = item.path.with_name(f"{item.path.name}.raw.parquet")
+            undo.scratch.append(raw_target)
+            validated = validate_file(
+                item.path,
+                sniff_result,
+                file_name=row.file_name,
+                file_id=row.id,
+                specs=specs,
+                raw_target=raw_target,
+            )
+            undo.scratch += validated.scratch
+            specs = specs or validated.specs  # files after the first follow the first file's inferred schema
+            results.append((row, validated))
         if not dataset.iceberg_table_name:
             _create_tables(session, ctx, dataset, results[0][1], principal, undo)
             dataset.data_source = "parquet" if formats == {"parquet"} else "csv"
@@ -162,9 +172,8 @@ def ingest(
         _rollback(ctx, dataset, undo)
         raise
     finally:
-        for _, validated in results:
-            for extra in validated.extra_paths:
-                extra.unlink(missing_ok=True)
+        for scratch in undo.scratch:
+            scratch.unlink(missing_ok=True)
 
     dataset.total_records += sum(v.total_records for _, v in results)
     dataset.valid_records += sum(v.valid_records for _, v in results)

@@ -1,12 +1,13 @@
 """Validation of one uploaded file against a template (or an inferred schema), lazily with polars.
 
-Nothing here materialises the file: the checks are aggregations over a lazy scan, and the typed
-(silver) and raw (bronze) outputs are lazy frames the caller sinks straight to Parquet.
+The text is parsed once: the streaming engine sinks the raw rows (all strings, plus ``file_id`` and
+``_row``) to a Parquet file, which is the bronze output. Every check and the typed (silver) output are
+then lazy scans of that columnar file, never of the CSV again, and nothing is held in memory whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,15 +37,28 @@ _BOOLEANS = {
     "yes": True,
     "no": False,
 }  # = templates.types
-_NAIVE_DATETIME_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-)
+# After "T" -> " " and "Z" -> "+00:00"; "%.f" also matches no fraction at all.
+_NAIVE_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+_AWARE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f%:z"
+
+
+_INVALID = "__rl_invalid"
+
+
+def _typed(i: int) -> str:
+    return f"__rl_typed_{i}"
+
+
+def _value(i: int) -> str:
+    return f"__rl_value_{i}"
+
+
+def _bad(i: int) -> str:
+    return f"__rl_bad_{i}"
+
+
+def _filled(i: int) -> str:
+    return f"__rl_filled_{i}"
 
 
 @dataclass(frozen=True)
@@ -62,8 +76,8 @@ class Validated:
     total_records: int
     valid_records: int
     silver: pl.LazyFrame
-    bronze: pl.LazyFrame
-    extra_paths: list[Path] = field(default_factory=list)
+    bronze_path: Path
+    scratch: list[Path]
 
     @property
     def is_valid(self) -> bool:
@@ -81,11 +95,16 @@ def parse_expr(data_type: str, text: pl.Expr) -> pl.Expr:
     if data_type == "Date":
         return text.str.to_date("%Y-%m-%d", strict=False)
     if data_type == "DateTime":
-        aware = text.str.to_datetime(
-            "%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us", time_zone="UTC"
+        iso = text.str.replace("T", " ", literal=True).str.replace(r"Z$", "+00:00")
+        parsed = iso.str.to_datetime(
+            _AWARE_DATETIME_FORMAT, strict=False, time_unit="us", time_zone="UTC"
         ).dt.replace_time_zone(None)
-        naive = [text.str.to_datetime(fmt, strict=False, time_unit="us") for fmt in _NAIVE_DATETIME_FORMATS]
-        return pl.coalesce([*naive, aware])
+        for fmt in reversed(_NAIVE_DATETIME_FORMATS):
+            # A when/then chain, not pl.coalesce: polars 2.1's common-subexpression elimination merges
+            # coalesced parses of one input and loses values.
+            attempt = iso.str.to_datetime(fmt, strict=False, time_unit="us")
+            parsed = pl.when(attempt.is_not_null()).then(attempt).otherwise(parsed)
+        return parsed
     raise ValueError(f"unknown data type {data_type!r}")
 
 
@@ -117,6 +136,11 @@ def _match_header(
     duplicated = sorted(names[0] for names in folded.values() if len(names) > 1)
     if duplicated:
         raise Invalid(f"{file_name}: duplicated columns: {', '.join(duplicated)}")
+    reserved = sorted(
+        {FILE_ID, ROW} & {h.casefold() for h in header} | {FILE_ID, ROW} & {s.name for s in specs}
+    )
+    if reserved:
+        raise Invalid(f"{file_name}: column names reserved by the platform: {', '.join(reserved)}")
     mapping: dict[str, str | None] = {}
     for spec in specs:
         if spec.name in header:
@@ -149,60 +173,99 @@ def _scan(path: Path, sniffed: Sniffed) -> tuple[pl.LazyFrame, list[str], list[P
 
 
 def validate_file(
-    path: Path, sniffed: Sniffed, *, file_name: str, file_id: int, specs: list[ColumnSpec] | None
+    path: Path,
+    sniffed: Sniffed,
+    *,
+    file_name: str,
+    file_id: int,
+    specs: list[ColumnSpec] | None,
+    raw_target: Path,
 ) -> Validated:
-    frame, header, extra_paths = _scan(path, sniffed)
-    if specs is None:
-        _match_header(header, [], file_name)
-        specs = _infer_specs(frame, header)
-    mapping, extra = _match_header(header, specs, file_name)
-    frame = frame.with_row_index(ROW, offset=1)
-
-    typed, bad, filled = [], [], []
-    for i, spec in enumerate(specs):
-        source = mapping[spec.name]
-        text = pl.col(source).str.strip_chars() if source else pl.lit(None, dtype=pl.String)
-        empty = text.is_null() | (text == "")
-        value = pl.when(empty).then(pl.lit(spec.default, dtype=pl.String)).otherwise(text)
-        parsed = parse_expr(spec.data_type, value)
-        typed.append(parsed.alias(spec.name))
-        bad.append((value.is_not_null() & parsed.is_null()).alias(f"_bad{i}"))
-        filled.append((empty & pl.lit(spec.default is not None)).alias(f"_filled{i}"))
-
+    """Validate one file; its raw rows are written to ``raw_target`` (the caller owns that file)."""
+    text_frame, header, extra_paths = _scan(path, sniffed)
+    mapping, extra = _match_header(header, specs or [], file_name)
+    raw = text_frame.with_row_index(ROW, offset=1).select(
+        pl.lit(file_id, dtype=pl.Int64).alias(FILE_ID),
+        pl.col(ROW).cast(pl.Int64),
+        *[pl.col(h) for h in header],
+    )
     try:
-        counts = (
-            frame.select([pl.len().alias("_total"), *[b.sum() for b in bad], *[f.sum() for f in filled]])
-            .collect(engine="streaming")
-            .row(0, named=True)
-        )
+        raw.sink_parquet(raw_target, compression="zstd", compression_level=1)
     except pl.exceptions.PolarsError as exc:
         raise Invalid(
             f"{file_name}: the file could not be parsed as {sniffed.format}: {str(exc)[:300]}"
         ) from exc
+    finally:
+        for extra_path in extra_paths:
+            extra_path.unlink(missing_ok=True)
+    frame = pl.scan_parquet(raw_target)
+    if specs is None:
+        specs = _infer_specs(frame, header)
+        mapping, extra = _match_header(header, specs, file_name)
+
+    # Parse every column once, into a typed scratch file with a bad/filled flag per column; the counts,
+    # the samples and the silver rows are then cheap columnar reads of that file.
+    # Staged so each step is computed once per column: cleaned text, then the parsed value, then flags.
+    values, typed, flags = [], [], []
+    for i, spec in enumerate(specs):
+        source = mapping[spec.name]
+        text = pl.col(source).str.strip_chars() if source else pl.lit(None, dtype=pl.String)
+        values.append(
+            pl.when(text != "").then(text).otherwise(pl.lit(spec.default, dtype=pl.String)).alias(_value(i))
+        )
+        flags.append((text.is_null() | (text == "")) & pl.lit(spec.default is not None))
+        typed.append(parse_expr(spec.data_type, pl.col(_value(i))).alias(_typed(i)))
+    bad = [
+        (pl.col(_value(i)).is_not_null() & pl.col(_typed(i)).is_null()).alias(_bad(i))
+        for i in range(len(specs))
+    ]
+    typed_target = raw_target.with_name(f"{raw_target.name}.typed.parquet")
+    (
+        frame.select(
+            pl.col(FILE_ID), pl.col(ROW), *values, *[f.alias(_filled(i)) for i, f in enumerate(flags)]
+        )
+        .with_columns(typed)
+        .with_columns(bad)
+        .with_columns(
+            pl.any_horizontal([_bad(i) for i in range(len(specs))]).alias(_INVALID)
+            if specs
+            else pl.lit(False).alias(_INVALID)
+        )
+        .drop([_value(i) for i in range(len(specs))])
+        .sink_parquet(typed_target, compression="lz4")
+    )
+    checked = pl.scan_parquet(typed_target)
+    counts = (
+        checked.select(
+            pl.len().alias("_total"),
+            pl.col(_INVALID).sum(),
+            *[pl.col(n).sum() for i in range(len(specs)) for n in (_bad(i), _filled(i))],
+        )
+        .collect(engine="streaming")
+        .row(0, named=True)
+    )
     total = int(counts["_total"])
     if total == 0:
+        typed_target.unlink(missing_ok=True)
         raise Invalid(f"{file_name}: the file has a header but no data rows")
+    invalid = int(counts[_INVALID] or 0)
 
     columns: dict[str, Any] = {}
     for i, spec in enumerate(specs):
-        n_bad = int(counts[f"_bad{i}"] or 0)
+        n_bad = int(counts[_bad(i)] or 0)
         entry: dict[str, Any] = {"data_type": spec.data_type, "bad_values": n_bad}
-        if counts[f"_filled{i}"]:
-            entry["defaults_filled"] = int(counts[f"_filled{i}"])
+        if counts[_filled(i)]:
+            entry["defaults_filled"] = int(counts[_filled(i)])
         if n_bad:
             source = mapping[spec.name]
-            rows = frame.filter(bad[i]).select(ROW, pl.col(source)).head(SAMPLES).collect(engine="streaming")
-            entry["first_bad_rows"] = rows[ROW].to_list()
-            entry["sample_values"] = [str(v)[:100] for v in rows[source].to_list()]
+            first = checked.filter(pl.col(_bad(i))).select(ROW).head(SAMPLES).collect()[ROW].to_list()
+            values = frame.filter(pl.col(ROW).is_in(first)).sort(ROW).select(pl.col(source)).collect()
+            entry["first_bad_rows"] = first
+            entry["sample_values"] = [str(v)[:100] for v in values[source].to_list()]
         columns[spec.name] = entry
 
-    any_bad = pl.any_horizontal(bad) if bad else pl.lit(False)
-    valid = total - int(frame.filter(any_bad).select(pl.len()).collect(engine="streaming").item())
-    silver = frame.filter(~any_bad).select(pl.lit(file_id, dtype=pl.Int64).alias(FILE_ID), *typed)
-    bronze = frame.select(
-        pl.lit(file_id, dtype=pl.Int64).alias(FILE_ID),
-        pl.col(ROW).cast(pl.Int64),
-        *[pl.col(h) for h in header],
+    silver = checked.filter(~pl.col(_INVALID)).select(
+        pl.col(FILE_ID), *[pl.col(_typed(i)).alias(spec.name) for i, spec in enumerate(specs)]
     )
     report: dict[str, Any] = {
         "format": sniffed.format,
@@ -210,7 +273,7 @@ def validate_file(
         "delimiter": sniffed.delimiter,
         "extra_columns": extra,
         "missing_columns_filled": [s.name for s in specs if mapping[s.name] is None],
-        "invalid_rows": total - valid,
+        "invalid_rows": invalid,
         "columns": columns,
     }
     return Validated(
@@ -218,8 +281,8 @@ def validate_file(
         report=report,
         total_fields=len(header),
         total_records=total,
-        valid_records=valid,
+        valid_records=total - invalid,
         silver=silver,
-        bronze=bronze,
-        extra_paths=extra_paths,
+        bronze_path=raw_target,
+        scratch=[typed_target],
     )
