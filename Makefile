@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint bench-foundation lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 
 bench-foundation: $(STAMP)
 	$(BIN)/python bench/foundation.py
+
+# Needs the platform running (`make run`).
+bench-data: $(STAMP)
+	$(BIN)/python bench/ingest.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)

@@ -27,6 +27,7 @@ import numpy as np
 import polars as pl
 import psutil
 from pyiceberg.catalog.sql import SqlCatalog
+from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from raylake.platform import lake
@@ -195,12 +196,12 @@ def bench_stats(base: str, headers: dict[str, str], settings: Settings, rows: in
             scan = pl.scan_iceberg(lake.load(ctx.catalog, "gold", name)).select(pl.col(column))
             if endpoint == "numeric_stats":
                 scan.select(
-                    pl.len(),
-                    pl.col(column).mean(),
-                    pl.col(column).std(),
-                    pl.col(column).min(),
-                    pl.col(column).max(),
-                    pl.col(column).median(),
+                    pl.len().alias("count"),
+                    pl.col(column).mean().alias("mean"),
+                    pl.col(column).std().alias("std_dev"),
+                    pl.col(column).min().alias("min"),
+                    pl.col(column).max().alias("max"),
+                    pl.col(column).median().alias("median"),
                 ).collect()
             else:
                 scan.select(pl.col(column).n_unique()).collect()
@@ -208,8 +209,7 @@ def bench_stats(base: str, headers: dict[str, str], settings: Settings, rows: in
             assert api.json()[key] is not None
     finally:
         with session_scope(engine) as session:
-            row = session.query(LakeTable).filter(LakeTable.name == name).one()
-            session.delete(row)
+            session.delete(session.exec(select(LakeTable).where(LakeTable.name == name)).one())
         lake.drop(ctx.catalog, "gold", name)
         engine.dispose()
     return out

@@ -29,14 +29,8 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "Date": pl.Date(),
     "DateTime": pl.Datetime("us"),
 }
-_BOOLEANS = {
-    "true": True,
-    "false": False,
-    "1": True,
-    "0": False,
-    "yes": True,
-    "no": False,
-}  # = templates.types
+_TRUE = ["true", "1", "yes"]  # = templates.types
+_FALSE = ["false", "0", "no"]
 # After "T" -> " " and "Z" -> "+00:00"; "%.f" also matches no fraction at all.
 _NAIVE_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
 _AWARE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f%:z"
@@ -91,7 +85,15 @@ def parse_expr(data_type: str, text: pl.Expr) -> pl.Expr:
     if data_type in ("Integer", "Float"):
         return text.cast(POLARS_TYPES[data_type], strict=False)
     if data_type == "Boolean":
-        return text.str.to_lowercase().replace_strict(_BOOLEANS, default=None, return_dtype=pl.Boolean)
+        lowered = text.str.to_lowercase()
+        # when/then, not replace_strict: the latter leaves the streaming engine and holds the column.
+        return (
+            pl.when(lowered.is_in(_TRUE))
+            .then(pl.lit(True))
+            .when(lowered.is_in(_FALSE))
+            .then(pl.lit(False))
+            .otherwise(pl.lit(None, dtype=pl.Boolean))
+        )
     if data_type == "Date":
         return text.str.to_date("%Y-%m-%d", strict=False)
     if data_type == "DateTime":
