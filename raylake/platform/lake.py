@@ -44,6 +44,9 @@ os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
 
 NAMESPACES = ("bronze", "silver", "gold", "default")
 COMMIT_RETRIES = 8
+# Rows per Parquet row group: small enough that the streaming writer's buffers stay bounded on wide
+# text, large enough for efficient scans.
+ROW_GROUP = 100_000
 T = TypeVar("T")
 
 
@@ -157,10 +160,10 @@ def write_parquet(table: Table, frame: pl.LazyFrame, staging: Path) -> str:
     if location.startswith("file://"):
         target = local_path(f"{location}/{name}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        frame.sink_parquet(target, compression="zstd", compression_level=1)
+        frame.sink_parquet(target, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
         return f"{location}/{name}"
     tmp = staging / f"{uuid4().hex}.parquet"
-    frame.sink_parquet(tmp, compression="zstd", compression_level=1)
+    frame.sink_parquet(tmp, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
     fs, path = pafs.FileSystem.from_uri(f"{location}/{name}")
     try:
         with tmp.open("rb") as src, fs.open_output_stream(path) as dst:

@@ -15,6 +15,7 @@ import polars as pl
 
 from raylake.platform.datasets.sniff import Sniffed, to_utf8
 from raylake.platform.errors import Invalid
+from raylake.platform.lake import ROW_GROUP
 
 ROW = "_row"
 FILE_ID = "file_id"
@@ -192,7 +193,7 @@ def validate_file(
         *[pl.col(h) for h in header],
     )
     try:
-        raw.sink_parquet(raw_target, compression="zstd", compression_level=1)
+        raw.sink_parquet(raw_target, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
     except pl.exceptions.PolarsError as exc:
         raise Invalid(
             f"{file_name}: the file could not be parsed as {sniffed.format}: {str(exc)[:300]}"
@@ -234,7 +235,7 @@ def validate_file(
             else pl.lit(False).alias(_INVALID)
         )
         .drop([_value(i) for i in range(len(specs))])
-        .sink_parquet(typed_target, compression="lz4")
+        .sink_parquet(typed_target, compression="lz4", row_group_size=ROW_GROUP)
     )
     checked = pl.scan_parquet(typed_target)
     counts = (
