@@ -8,7 +8,6 @@ then are the raw files moved into the store. Any failure undoes what was done, i
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from sqlmodel import Session
 
 from raylake.platform import lake
 from raylake.platform.clock import utcnow
-from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
 from raylake.platform.datasets.sniff import sniff
@@ -192,16 +190,6 @@ def ingest(
     )
     session.flush()
     return rows
-
-
-def stage_dir(settings: Settings, token: str) -> Path:
-    path = settings.data_dir / "staging" / token
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def discard(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def require_rows(staged: list[Staged]) -> None:

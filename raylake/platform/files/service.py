@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.platform import lake
@@ -107,9 +106,3 @@ def resolve_download(
         if file is None:
             raise NotFound("File not found")
     return file, ctx.store.iter_bytes(file.storage_key)
-
-
-def count_files(*, session: Session, dataset_id: int) -> int:
-    return session.exec(
-        select(func.count()).select_from(DatasetFile).where(DatasetFile.dataset_id == dataset_id)
-    ).one()
