@@ -1,4 +1,4 @@
-"""Shared fixtures: both metadata-store backends, and (tests/api) one real local Ray with Serve."""
+"""Shared fixtures: both metadata-store backends, and one real local Ray (jobs, Tune, Serve) per session."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ from raylake.platform.config import Settings
 from raylake.platform.db import make_engine
 from raylake.serve_apps.app_builder import prepare
 from tests.backends import throwaway_postgres
+from tests.ray_cluster import LocalRay
 
 BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[LocalRay]:
+    """The session's one real local Ray (jobs, Tune and Serve), started on first use."""
+    cluster = LocalRay()
+    cluster.start()
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,14 +22,6 @@ from tests.factories import PASSWORD, unique
 from tests.ray_cluster import LocalRay
 
 
-@pytest.fixture(scope="session")
-def ray_cluster() -> Iterator[LocalRay]:
-    cluster = LocalRay()
-    cluster.start()
-    yield cluster
-    cluster.stop()
-
-
 @dataclass
 class Api:
     """An HTTP client for one deployed backend, with the helpers every API test needs."""
