@@ -54,3 +54,24 @@ def tenant_footprint(engine: Engine, lake: Lake, tenant_id: str) -> dict[str, in
     staging = lake.settings.data_dir / "staging"
     staged = sum(1 for p in staging.rglob("*") if p.is_file()) if staging.exists() else 0
     return {"datasets": datasets, "files": files, "tables": len(tables), "stored": stored, "staged": staged}
+
+
+def training_csv(rows: int = 300, seed: int = 0, start: int = 0) -> bytes:
+    """A learnable churn table: Churn depends on Tenure and Plan, Spend on Monthly and Plan.
+
+    Score has a distinct value per row (too many classes for a Classification target).
+    """
+    import random
+
+    rng = random.Random(seed)
+    lines = ["CustomerID,Tenure,Monthly,Plan,Joined,Score,Churn,Spend"]
+    for i in range(start, start + rows):
+        tenure = rng.randint(1, 72)
+        monthly = round(rng.uniform(10, 120), 2)
+        plan = rng.choice(["Basic", "Premium", "Gold"])
+        churn = (tenure < 20 and plan == "Basic") or rng.random() < 0.1
+        spend = round(monthly * {"Basic": 1.0, "Premium": 1.5, "Gold": 2.0}[plan] + rng.gauss(0, 3), 2)
+        monthly_text = "" if rng.random() < 0.05 else str(monthly)
+        joined = f"20{rng.randint(18, 24)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        lines.append(f"C{i},{tenure},{monthly_text},{plan},{joined},{i + rng.random():.4f},{churn},{spend}")
+    return ("\n".join(lines) + "\n").encode()

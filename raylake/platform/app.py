@@ -21,9 +21,11 @@ from raylake.platform.errors import register_error_handlers
 from raylake.platform.files.router import router as files_router
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
+from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
 from raylake.platform.templates.router import router as templates_router
 from raylake.platform.tenants.router import router as tenants_router
+from raylake.platform.training.router import router as training_router
 from raylake.platform.users.router import router as users_router
 from raylake.platform.utils.router import router as utils_router
 from raylake.schemas.common import ErrorResponse
@@ -59,6 +61,8 @@ def create_app(settings: Settings) -> FastAPI:
         datasets_router,
         files_router,
         datalake_router,
+        training_router,
+        ray_jobs_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
+    # Where Ray jobs reach the API for their result callbacks; default http://<host>:<port>.
+    callback_url: str = ""
     api_replicas: int = Field(1, ge=1)
     # "haproxy": Serve's HAProxy ingress straight to replicas (measured fastest, bench/RESULTS.md);
     # "proxy": Serve's classic proxy actor (no extra listeners, slower).
@@ -52,6 +54,8 @@ class Settings(BaseSettings):
     ray_agent_port: int = Field(52365, ge=1, le=65535)
     ray_num_cpus: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     ray_auth_token: SecretStr | None = None
+    # CPUs a training job reserves and uses (threads; concurrent trials of an "auto" search).
+    train_cpus: int = Field(default_factory=lambda: min(os.cpu_count() or 2, 8), ge=1)
 
     first_superuser: str = "admin"
     first_superuser_email: str = "admin@example.com"
@@ -70,6 +74,11 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'raylake.db'}"
+
+    @property
+    def api_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return (self.callback_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,8 @@
 """FastAPI dependencies shared by every router: the session boundary and the permission check.
 
-Every route declares exactly one ``Allow``: a catalogue permission, ``Allow.authenticated()`` or
-``Allow.public()``. A test walks the app's routes and fails on any route that declares none.
+Every route declares exactly one ``Allow``: a catalogue permission, ``Allow.authenticated()``,
+``Allow.public()`` or ``Allow.job_callback()`` (a Ray job reporting with its
+per-job token). A test walks the app's routes and fails on any route that declares none.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from raylake.platform import callbacks
 from raylake.platform.auth import service as auth
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
@@ -53,6 +55,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 JobsDep = Annotated[RayJobs, Depends(get_jobs)]
 BearerDep = Annotated[str | None, Depends(_bearer)]
+CallbackTokenDep = Annotated[str | None, Header(alias=callbacks.HEADER, include_in_schema=False)]
 # Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -71,11 +74,12 @@ def current_authenticated(session: SessionDep, settings: SettingsDep, token: Bea
 class Allow:
     """A route's permission requirement, resolved to the calling ``Principal`` (403 when missing)."""
 
-    def __init__(self, permission: str | None, *, public: bool = False) -> None:
+    def __init__(self, permission: str | None, *, public: bool = False, callback: bool = False) -> None:
         if permission is not None and permission not in PERMISSIONS and permission != "superuser":
             raise ValueError(f"unknown permission {permission!r}")
         self.permission = permission
         self.public = public
+        self.callback = callback
 
     @classmethod
     def authenticated(cls) -> Allow:
@@ -85,8 +89,19 @@ class Allow:
     def public_route(cls) -> Allow:
         return cls(None, public=True)
 
-    def __call__(self, session: SessionDep, settings: SettingsDep, token: BearerDep) -> Principal | None:
+    @classmethod
+    def job_callback(cls) -> Allow:
+        """No user: the service checks the ``X-Callback-Token`` against the one row it reports for."""
+        return cls(None, callback=True)
+
+    def __call__(
+        self, session: SessionDep, settings: SettingsDep, token: BearerDep, callback_token: CallbackTokenDep
+    ) -> Principal | None:
         if self.public:
+            return None
+        if self.callback:
+            if not callback_token:
+                raise Unauthorized("Callback token required")
             return None
         principal = current_authenticated(session, settings, token).principal
         if self.permission == "superuser":
@@ -103,5 +118,6 @@ def allow(permission: str) -> type[Principal]:
 
 
 Authenticated = Annotated[Principal, Depends(Allow.authenticated())]
+JobCallback = Depends(Allow.job_callback())
 Superuser = Annotated[Principal, Depends(Allow("superuser"))]
 Public = Depends(Allow.public_route())

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlmodel import Session
 
+from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import ServiceUnavailable
 
@@ -23,11 +25,19 @@ PING_TTL_S = 2.0
 # Settings a job needs, passed as environment of the job (read by the job's main(), never at import).
 # Anyone holding the cluster token can read a job's runtime_env; they can run code on the cluster anyway.
 JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
+# Row statuses after which a job's row never changes again (statistics say "succeeded").
+FINAL = frozenset({"succeeded", "completed", "failed", "cancelled"})
+RAY_ENDED = frozenset({"FAILED", "STOPPED", "SUCCEEDED"})
 
 
 def job_environment(settings: Settings) -> dict[str, str]:
     env = {f"RAYLAKE_{name.upper()}": str(getattr(settings, name)) for name in JOB_SETTINGS}
+    env["RAYLAKE_API_URL"] = settings.api_url
     return {key: value for key, value in env.items() if value}
+
+
+class JobGone(LookupError):
+    """Ray has no record of the job (the cluster was restarted, or the id is not Ray's)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,14 @@ class RayJobs:
             raise ServiceUnavailable(f"Could not submit the Ray job: {type(exc).__name__}") from exc
 
     def info(self, job_id: str) -> JobInfo:
-        details = self._sdk().get_job_info(job_id)
+        try:
+            details = self._sdk().get_job_info(job_id)
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:
+            if "404" in str(exc) or "does not exist" in str(exc):
+                raise JobGone(job_id) from exc
+            raise ServiceUnavailable(f"Could not read Ray job status: {type(exc).__name__}") from exc
         return JobInfo(
             job_id=job_id,
             status=str(details.status),
@@ -106,4 +123,42 @@ class RayJobs:
         )
 
     def stop(self, job_id: str) -> bool:
-        return bool(self._sdk().stop_job(job_id))
+        """Ask Ray to stop a job; False when it had already ended or Ray does not know it."""
+        try:
+            return bool(self._sdk().stop_job(job_id))
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:
+            if "404" in str(exc) or "does not exist" in str(exc):
+                return False
+            raise ServiceUnavailable(f"Could not stop the Ray job: {type(exc).__name__}") from exc
+
+
+def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:
+    """End a job's row that Ray says has ended but that never reported its end, with Ray's reason.
+
+    Works on any row with ``status``/``stage``/``error``/``ray_job_id`` (statistics, training runs,
+    SHAP jobs). A job killed mid-way (its process gone, the node lost, stopped from the dashboard)
+    is how a row would otherwise stay "running" forever.
+    """
+    if row.status in FINAL or not row.ray_job_id:
+        return row
+    try:
+        info = jobs.info(row.ray_job_id)
+        if info.status not in RAY_ENDED:
+            return row
+        status = "cancelled" if info.status == "STOPPED" else "failed"
+        reason = info.message or f"Ray job ended {info.status} without reporting"
+    except JobGone:
+        status, reason = "failed", f"Ray has no record of job {row.ray_job_id} (was the cluster restarted?)"
+    session.refresh(row)
+    if row.status in FINAL:  # it reported while we asked Ray
+        return row
+    row.status, row.stage, row.error = status, status, reason[:2000]
+    now = utcnow()
+    for stamp in ("updated_at", "modified_at", "finished_at"):
+        if hasattr(row, stamp):
+            setattr(row, stamp, now)
+    session.add(row)
+    session.flush()
+    return row

@@ -6,6 +6,7 @@ from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatis
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
+from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
 from raylake.platform.users.models import User
 
 __all__ = [
@@ -14,15 +15,19 @@ __all__ = [
     "DatasetFile",
     "DatasetStatistics",
     "DatasetVersion",
+    "FeatureImportanceJob",
     "LakeTable",
     "LoginFailure",
     "Permission",
+    "Predictor",
+    "PreprocessState",
     "RefreshToken",
     "Role",
     "RolePermission",
     "Template",
     "TemplateColumn",
     "Tenant",
+    "TrainingRun",
     "User",
     "UserRole",
 ]

@@ -57,6 +57,34 @@ class FileStore:
         with source.open("rb") as src, self.fs.open_output_stream(self._path(key)) as dst:
             shutil.copyfileobj(src, dst, CHUNK)
 
+    def put_bytes(self, key: str, data: bytes) -> None:
+        if self.local_root is not None:
+            target = self.local_root / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            return
+        with self.fs.open_output_stream(self._path(key)) as dst:
+            dst.write(data)
+
+    def read_bytes(self, key: str) -> bytes:
+        with self.open(key) as fh:
+            return fh.read()
+
+    def put_dir(self, prefix: str, source: Path) -> list[str]:
+        """Copy every file under a local folder to ``prefix``; the keys written."""
+        keys = []
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            key = posixpath.join(prefix, path.relative_to(source).as_posix())
+            self.put_bytes(key, path.read_bytes())
+            keys.append(key)
+        return keys
+
+    def get_dir(self, prefix: str, target: Path, names: list[str]) -> None:
+        """Copy the named files under ``prefix`` into a local folder."""
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (target / name).write_bytes(self.read_bytes(posixpath.join(prefix, name)))
+
     def open(self, key: str) -> BinaryIO:
         try:
             return self.fs.open_input_stream(self._path(key))  # type: ignore[return-value]

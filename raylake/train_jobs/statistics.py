@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
 
 from raylake.platform import lake
-from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
-from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset, DatasetStatistics
 from raylake.platform.datasets.validation import FILE_ID
 from raylake.platform.db import make_engine, session_scope
+from raylake.train_jobs import runtime
 
 TOP_VALUES = 5
 HISTOGRAM_BINS = 10
-ROW_WAIT_S = 30
 
 Progress = Callable[[str, int], None]
 
@@ -109,34 +105,10 @@ def compute(frame: pl.LazyFrame, progress: Progress) -> dict[str, Any]:
     return {"rows": int(totals["__rows"]), "columns": columns}
 
 
-def _update(engine: Engine, statistics_id: int, **changes: Any) -> None:
-    with session_scope(engine) as session:
-        row = session.get(DatasetStatistics, statistics_id)
-        if row is None:
-            return
-        for key, value in changes.items():
-            setattr(row, key, value)
-        row.updated_at = utcnow()
-        session.add(row)
-
-
-def _wait_for_row(engine: Engine, statistics_id: int) -> DatasetStatistics:
-    """The submitting request commits its row just after submitting the job: give it a moment."""
-    deadline = time.monotonic() + ROW_WAIT_S
-    while True:
-        with session_scope(engine) as session:
-            row = session.get(DatasetStatistics, statistics_id)
-            if row is not None:
-                return row
-        if time.monotonic() > deadline:
-            raise SystemExit(f"statistics row {statistics_id} does not exist")
-        time.sleep(0.5)
-
-
 def run(settings: Settings, statistics_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
-    row = _wait_for_row(engine, statistics_id)
-    _update(engine, statistics_id, status="running", stage="reading", percent=5)
+    row = runtime.wait_for_row(engine, DatasetStatistics, statistics_id)
+    runtime.update(engine, DatasetStatistics, statistics_id, status="running", stage="reading", percent=5)
     try:
         with session_scope(engine) as session:
             dataset = session.get(Dataset, row.dataset_id)
@@ -145,11 +117,25 @@ def run(settings: Settings, statistics_id: int) -> None:
             table_name = dataset.iceberg_table_name
         table = lake.load(lake.open_catalog(settings), "silver", table_name)
         frame = pl.scan_iceberg(table, snapshot_id=row.snapshot_id).drop(FILE_ID)
-        result = compute(frame, lambda stage, pct: _update(engine, statistics_id, stage=stage, percent=pct))
-        _update(engine, statistics_id, status="succeeded", stage="done", percent=100, result=result)
-    except Exception as exc:
-        _update(
+        result = compute(
+            frame,
+            lambda stage, pct: runtime.update(
+                engine, DatasetStatistics, statistics_id, stage=stage, percent=pct
+            ),
+        )
+        runtime.update(
             engine,
+            DatasetStatistics,
+            statistics_id,
+            status="succeeded",
+            stage="done",
+            percent=100,
+            result=result,
+        )
+    except Exception as exc:
+        runtime.update(
+            engine,
+            DatasetStatistics,
             statistics_id,
             status="failed",
             stage="failed",

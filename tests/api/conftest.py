@@ -77,6 +77,7 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
             port=ray_cluster.serve_port,
             max_json_kb=1024,
             max_upload_mb=5,
+            train_cpus=1,
         )
     )
     ray_cluster.deploy(api_application(settings), name=APP_NAME)

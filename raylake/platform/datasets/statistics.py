@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.models import DatasetStatistics
 from raylake.platform.errors import Conflict, NotFound
-from raylake.platform.jobs import RayJobs, job_environment
+from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.tenancy import Principal
 
-FINAL = {"succeeded", "failed", "cancelled"}
 ENTRYPOINT = "python -m raylake.train_jobs.statistics --statistics-id {id}"
 
 
@@ -40,24 +38,6 @@ def submit(
     return row
 
 
-def reconcile(*, session: Session, jobs: RayJobs, row: DatasetStatistics) -> DatasetStatistics:
-    """A run Ray says has ended, but that never reported its end, ends now with Ray's reason."""
-    if row.status in FINAL or not row.ray_job_id:
-        return row
-    info = jobs.info(row.ray_job_id)
-    if info.status in ("FAILED", "STOPPED", "SUCCEEDED"):
-        session.refresh(row)
-        if row.status in FINAL:
-            return row
-        row.status = "cancelled" if info.status == "STOPPED" else "failed"
-        row.stage = row.status
-        row.error = (info.message or f"Ray job ended {info.status} without reporting")[:2000]
-        row.updated_at = utcnow()
-        session.add(row)
-        session.flush()
-    return row
-
-
 def latest(*, session: Session, jobs: RayJobs, principal: Principal, dataset_id: int) -> DatasetStatistics:
     datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     row = session.exec(
@@ -67,4 +47,4 @@ def latest(*, session: Session, jobs: RayJobs, principal: Principal, dataset_id:
     ).first()
     if row is None:
         raise NotFound("No statistics were generated for this dataset yet")
-    return reconcile(session=session, jobs=jobs, row=row)
+    return reconcile(session, jobs, row)

@@ -1,0 +1,67 @@
+"""A trained model's files in the file store, ``<tenant>/models/<run>/``, all in safe formats.
+
+``manifest.json`` ties them together: the model file (LightGBM text or skops, never a pickle), the
+preprocessing state (JSON), the input schema (JSON) and the lineage of the run. Training writes the
+folder once; incremental training and inference read it back.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from raylake.ml.algorithms import Model
+from raylake.ml.preprocess import Preprocessor
+from raylake.platform.storage import FileStore
+
+MANIFEST = "manifest.json"
+PREPROCESS = "preprocess.json"
+SCHEMA = "schema.json"
+
+
+@dataclass
+class Artifacts:
+    manifest: dict[str, Any]
+    preprocessor: Preprocessor
+    model: Model
+
+
+def save(
+    store: FileStore,
+    prefix: str,
+    *,
+    model: Model,
+    preprocessor: Preprocessor,
+    lineage: dict[str, Any],
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="raylake-model-") as tmp:
+        folder = Path(tmp)
+        model_manifest = model.save(folder)
+        (folder / PREPROCESS).write_text(json.dumps(preprocessor.to_json()))
+        (folder / SCHEMA).write_text(json.dumps(preprocessor.input_schema))
+        files = sorted(p.name for p in folder.iterdir())
+        manifest = {
+            **lineage,
+            "model": model_manifest,
+            "preprocess": PREPROCESS,
+            "schema": SCHEMA,
+            "files": files,
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, default=str))
+        store.put_dir(prefix, folder)
+    return manifest
+
+
+def load(store: FileStore, prefix: str, preprocess_key: str | None = None) -> Artifacts:
+    """The run's model and preprocessing; ``preprocess_key`` overrides the state (``train/update``)."""
+    manifest = json.loads(store.read_bytes(f"{prefix}/{MANIFEST}"))
+    state_key = preprocess_key or f"{prefix}/{manifest['preprocess']}"
+    preprocessor = Preprocessor.from_json(json.loads(store.read_bytes(state_key)))
+    with tempfile.TemporaryDirectory(prefix="raylake-model-") as tmp:
+        names = [n for n in manifest["files"] if n not in (MANIFEST, PREPROCESS, SCHEMA)]
+        store.get_dir(prefix, Path(tmp), names)
+        model = Model.load(Path(tmp), manifest["model"])
+    return Artifacts(manifest=manifest, preprocessor=preprocessor, model=model)

@@ -1,0 +1,126 @@
+"""Predictors (registered models), their training runs (versions), preprocessing states and SHAP jobs.
+
+A predictor is the name users deploy and ask for; each training run is one immutable version of it,
+pointing at the dataset snapshot it read, its parent (incremental training) and the preprocessing
+state it uses. Registry views are queries over these rows, not a second store.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from raylake.platform.clock import utcnow
+
+
+class Predictor(SQLModel, table=True):
+    __tablename__ = "predictors"
+    __table_args__ = (UniqueConstraint("tenant_id", "predictor_name", name="uq_predictor_tenant_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    predictor_name: str = Field(max_length=128)
+    domain: str = Field(max_length=128)
+    problem_type: str = Field(max_length=32)
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    modified_at: datetime = Field(default_factory=utcnow)
+
+
+class TrainingRun(SQLModel, table=True):
+    """One training of a predictor: its request, where it is, and what it produced.
+
+    ``status`` moves submitted_to_ray -> running -> completed | failed | cancelled and never back;
+    ``stage``/``percent`` say where a running job is. ``callback_secret_hash`` is the SHA-256 of the
+    secret the job was given for ``train/result``; the secret itself is never stored.
+    """
+
+    __tablename__ = "training_runs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    predictor_id: int = Field(foreign_key="predictors.id", index=True, ondelete="CASCADE")
+    version: int = 1
+    parent_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("training_runs.id", ondelete="SET NULL"), nullable=True),
+    )
+    dataset_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("datasets.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
+    dataset_name: str = Field(max_length=128)
+    data_source: str = Field(default="csv", max_length=16)
+    snapshot_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # Incremental runs train on the rows added since this (the parent's) snapshot.
+    base_snapshot_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    problem_type: str = Field(max_length=32)
+    domain: str = Field(max_length=128)
+    columns: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    algorithm: str = Field(max_length=32)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    time_budget_s: int = 60
+    seed: int = 0
+    is_incremental: bool = False
+    shap_enabled: bool = False
+
+    status: str = Field(default="submitted_to_ray", max_length=32, index=True)
+    stage: str = Field(default="queued", max_length=64)
+    percent: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    ray_job_id: str | None = Field(default=None, max_length=128, index=True)
+    callback_secret_hash: str = Field(default="", max_length=64)
+
+    preprocess_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("preprocess_states.id", ondelete="SET NULL"), nullable=True),
+    )
+    model_algorithm: str | None = Field(default=None, max_length=32)
+    model_params: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    metrics: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    trials: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    rows: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    input_schema: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    artifact_key: str | None = Field(default=None, max_length=512)
+
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    modified_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class PreprocessState(SQLModel, table=True):
+    """A fitted preprocessing state (JSON in the file store), reusable by compatible runs (`train/update`)."""
+
+    __tablename__ = "preprocess_states"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    # The run that fitted it; kept when that run is deleted while another run still uses the state.
+    source_run_id: int | None = Field(default=None, index=True)
+    storage_key: str = Field(max_length=512)
+    encoding: str = Field(max_length=16)
+    feature_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FeatureImportanceJob(SQLModel, table=True):
+    """A SHAP job for one training run and its result: mean |SHAP| per original column."""
+
+    __tablename__ = "feature_importance"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    training_run_id: int = Field(foreign_key="training_runs.id", index=True, ondelete="CASCADE")
+    status: str = Field(default="submitted_to_ray", max_length=32)
+    stage: str = Field(default="queued", max_length=64)
+    percent: int = 0
+    error: str | None = Field(default=None, max_length=2000)
+    ray_job_id: str | None = Field(default=None, max_length=128, index=True)
+    callback_secret_hash: str = Field(default="", max_length=64)
+    result: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,199 @@
+"""Train module (reference module 8): predictors, training runs, results, SHAP feature importance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from raylake.platform.deps import (
+    MAX_ID,
+    CallbackTokenDep,
+    IdPath,
+    JobCallback,
+    JobsDep,
+    LakeDep,
+    SessionDep,
+    SettingsDep,
+    allow,
+)
+from raylake.platform.jobs import reconcile
+from raylake.platform.training import importance, results, service
+from raylake.platform.training.models import FeatureImportanceJob, Predictor, TrainingRun
+from raylake.schemas.training import (
+    CallbackAck,
+    DataMessage,
+    DetailsRequest,
+    DetailsResponse,
+    FeatureImportance,
+    ModelSummary,
+    SchemaDownload,
+    ShapResult,
+    ShapSubmitted,
+    StatusMessage,
+    TrainDetail,
+    TrainList,
+    TrainPublic,
+    TrainRequest,
+    TrainResult,
+    UpdateRequest,
+)
+
+router = APIRouter(prefix="/train", tags=["train"])
+TrainId = Annotated[int, Query(ge=1, le=MAX_ID)]
+# The reference's display spelling; "submitted_to_ray" is shown as is, as the reference does.
+TRAINING_STATUS = {
+    "running": "Running",
+    "completed": "Completed",
+    "failed": "Failed",
+    "cancelled": "Cancelled",
+}
+MODEL_STATUS = {"completed": "completed", "failed": "failed", "cancelled": "cancelled"}
+
+
+def public(run: TrainingRun, predictor: Predictor, cls: type[TrainPublic] = TrainPublic) -> TrainPublic:
+    metrics = run.metrics or {}
+    data = run.model_dump()
+    data.update(
+        predictor_name=predictor.predictor_name,
+        accuracy=metrics.get("accuracy"),
+        ml_model_status=MODEL_STATUS.get(run.status, "pending"),
+        train_status=run.status,
+        training_status=TRAINING_STATUS.get(run.status, run.status),
+    )
+    return cls.model_validate(data)
+
+
+def importance_public(job: FeatureImportanceJob) -> FeatureImportance:
+    return FeatureImportance(
+        train_id=job.training_run_id,
+        feature_importance=job.result,
+        status=job.status,
+        stage=job.stage,
+        percent=job.percent,
+        error=job.error,
+        shap_job_id=job.ray_job_id,
+    )
+
+
+@router.post("/", response_model=TrainDetail, status_code=201)
+def create(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    jobs: JobsDep,
+    principal: allow("train:run"),
+    body: TrainRequest,
+) -> TrainPublic:
+    run = service.create(
+        session=session, settings=settings, ctx=ctx, jobs=jobs, principal=principal, request=body
+    )
+    return public(run, service.predictor_of(session, run), TrainDetail)
+
+
+@router.post("/get_details", response_model=DetailsResponse)
+def get_details(session: SessionDep, principal: allow("train:read"), body: DetailsRequest) -> dict:
+    return service.details(session=session, principal=principal, request=body)
+
+
+@router.get("/list", response_model=TrainList)
+def list_runs(session: SessionDep, principal: allow("train:read")) -> TrainList:
+    rows = service.list_runs(session=session, principal=principal)
+    return TrainList(total=len(rows), data=[public(run, predictor) for run, predictor in rows])
+
+
+@router.get("/refresh", response_model=TrainList)
+def refresh(session: SessionDep, jobs: JobsDep, principal: allow("train:read")) -> TrainList:
+    rows = service.refresh(session=session, jobs=jobs, principal=principal)
+    return TrainList(total=len(rows), data=[public(run, predictor) for run, predictor in rows])
+
+
+@router.get("/get/{train_id}", response_model=TrainDetail)
+def get_run(
+    session: SessionDep, jobs: JobsDep, principal: allow("train:read"), train_id: IdPath
+) -> TrainPublic:
+    run = service.get_run(session=session, principal=principal, train_id=train_id)
+    reconcile(session, jobs, run)
+    return public(run, service.predictor_of(session, run), TrainDetail)
+
+
+@router.delete("/delete/{id}", response_model=StatusMessage)
+def delete(
+    session: SessionDep, ctx: LakeDep, jobs: JobsDep, principal: allow("train:run"), id: IdPath
+) -> StatusMessage:
+    service.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=id)
+    return StatusMessage(message="Training job deleted successfully")
+
+
+@router.post("/update/", response_model=DataMessage)
+def update(session: SessionDep, principal: allow("train:run"), body: UpdateRequest) -> DataMessage:
+    service.update_preprocess(
+        session=session, principal=principal, train_id=body.train_id, preprocess_id=body.preprocess_id
+    )
+    return DataMessage(data="Model updated successfully")
+
+
+@router.post("/result", response_model=CallbackAck, dependencies=[JobCallback])
+def result(
+    session: SessionDep, settings: SettingsDep, jobs: JobsDep, token: CallbackTokenDep, body: TrainResult
+) -> CallbackAck:
+    results.record(session=session, settings=settings, jobs=jobs, token=token, body=body)
+    return CallbackAck(message="Result received")
+
+
+@router.get("/download-schema/{train_id}", response_model=SchemaDownload)
+def download_schema(session: SessionDep, principal: allow("train:read"), train_id: IdPath) -> JSONResponse:
+    run = service.get_run(session=session, principal=principal, train_id=train_id)
+    body = SchemaDownload(train_id=train_id, schema=service.input_schema(run))
+    return JSONResponse(
+        body.model_dump(by_alias=True),
+        headers={"Content-Disposition": f'attachment; filename="train_{train_id}_schema.json"'},
+    )
+
+
+@router.get("/model-summary", response_model=ModelSummary)
+def model_summary(session: SessionDep, principal: allow("train:read"), train_id: TrainId) -> dict:
+    run = service.get_run(session=session, principal=principal, train_id=train_id)
+    return service.summary(run)
+
+
+@router.get("/generate-feature-importance", response_model=ShapSubmitted, status_code=202)
+def generate_feature_importance(
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    principal: allow("train:run"),
+    train_id: TrainId,
+) -> ShapSubmitted:
+    job = importance.generate(
+        session=session, settings=settings, jobs=jobs, principal=principal, train_id=train_id
+    )
+    return ShapSubmitted(
+        message="Feature importance job submitted successfully.", shap_job_id=job.ray_job_id or ""
+    )
+
+
+@router.get("/view-feature-importance", response_model=FeatureImportance)
+def view_feature_importance(
+    session: SessionDep, jobs: JobsDep, principal: allow("train:read"), train_id: TrainId
+) -> FeatureImportance:
+    return importance_public(
+        importance.latest(session=session, jobs=jobs, principal=principal, train_id=train_id)
+    )
+
+
+@router.post("/shap-result", response_model=CallbackAck, dependencies=[JobCallback])
+def shap_result(
+    session: SessionDep, settings: SettingsDep, token: CallbackTokenDep, body: ShapResult
+) -> CallbackAck:
+    importance.record(session=session, settings=settings, token=token, body=body)
+    return CallbackAck(message="SHAP result received")
+
+
+@router.delete("/delete-feature-importance/{train_id}", response_model=StatusMessage)
+def delete_feature_importance(
+    session: SessionDep, jobs: JobsDep, principal: allow("train:run"), train_id: IdPath
+) -> StatusMessage:
+    importance.delete(session=session, jobs=jobs, principal=principal, train_id=train_id)
+    return StatusMessage(message="Feature importance results deleted successfully")

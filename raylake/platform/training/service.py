@@ -1,0 +1,333 @@
+"""Training runs: create (validate, record, submit), list, reconcile, delete, switch preprocessing.
+
+A run is recorded and its Ray job submitted in one transaction: if Ray refuses the job the request
+fails and nothing is left behind. The job waits for the committed row, reports progress on it, and
+posts its result to ``train/result`` (``results.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from raylake.ml import algorithms
+from raylake.platform import callbacks
+from raylake.platform.clock import utcnow
+from raylake.platform.config import Settings
+from raylake.platform.datasets.models import Dataset
+from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
+from raylake.platform.lake import Lake
+from raylake.platform.tenancy import Principal, get_scoped, scoped
+from raylake.platform.training import validation
+from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
+from raylake.schemas.training import DetailsRequest, TrainRequest
+
+log = logging.getLogger(__name__)
+ENTRYPOINT = "python -m raylake.train_jobs.train --train-id {id}"
+INPUT_ATTRIBUTES = ("Id", "Feature", "Time")
+
+
+def model_prefix(run: TrainingRun) -> str:
+    return f"{run.tenant_id}/models/{run.id}"
+
+
+def _dataset(session: Session, principal: Principal, dataset_id: int) -> Dataset:
+    """The dataset a request names in its body: one it cannot see is a 422 like one that does not exist."""
+    found = session.exec(scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)).first()
+    if found is None:
+        raise Invalid(f"dataset {dataset_id} does not exist")
+    return found
+
+
+def _trainable(dataset: Dataset) -> None:
+    if dataset.usage != "t":
+        raise Invalid(f"dataset {dataset.dataset_name!r} is for prediction, not training (usage 'p')")
+    if not dataset.is_valid or dataset.snapshot_id is None or not dataset.iceberg_table_name:
+        raise Invalid(f"dataset {dataset.dataset_name!r} has no validated rows to train on")
+
+
+def details(*, session: Session, principal: Principal, request: DetailsRequest) -> dict[str, Any]:
+    dataset = get_scoped(session, Dataset, request.dataset_id, principal, "Dataset")
+    kind = validation.problem_type(request.problem_type) if request.problem_type else None
+    return {
+        "dataset_id": dataset.id,
+        "predictor_name": request.predictor_name,
+        "domain": request.domain,
+        "problem_type": kind,
+        "dataset_schema": [
+            {"column_name": c["name"], "data_type": c["data_type"]} for c in dataset.column_specs
+        ],
+        "attributes": list(validation.ATTRIBUTES),
+        "problem_types": list(validation.PROBLEM_TYPES),
+        "algorithms": [
+            name for name, spec in algorithms.ALGORITHMS.items() if kind is None or kind in spec.problem_types
+        ]
+        + [algorithms.AUTO],
+    }
+
+
+def latest_completed(session: Session, predictor: Predictor) -> TrainingRun | None:
+    return session.exec(
+        select(TrainingRun)
+        .where(TrainingRun.predictor_id == predictor.id, TrainingRun.status == "completed")
+        .order_by(col(TrainingRun.version).desc())
+    ).first()
+
+
+def _same_columns(parent: TrainingRun, roles: list[dict[str, Any]]) -> None:
+    def used(rows: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+        return {
+            r["name"]: (r["attribute"], r["data_type"])
+            for r in rows
+            if r["attribute"] in ("Target", "Feature", "Time")
+        }
+
+    before, now = used(parent.columns), used(roles)
+    if before != now:
+        changed = sorted(set(before.items()) ^ set(now.items()))
+        names = ", ".join(sorted({name for name, _ in changed}))
+        raise Invalid(
+            f"incremental training keeps version {parent.version}'s columns and roles; these differ: {names}"
+        )
+
+
+def create(
+    *,
+    session: Session,
+    settings: Settings,
+    ctx: Lake,
+    jobs: RayJobs,
+    principal: Principal,
+    request: TrainRequest,
+) -> TrainingRun:
+    kind = validation.problem_type(request.problem_type)
+    dataset = _dataset(session, principal, request.dataset_id)
+    _trainable(dataset)
+    roles = validation.roles(dataset, request.columns)
+    predictor = session.exec(
+        select(Predictor).where(
+            Predictor.tenant_id == dataset.tenant_id, Predictor.predictor_name == request.predictor_name
+        )
+    ).first()
+    parent: TrainingRun | None = None
+    base_snapshot: int | None = None
+    if request.is_incremental:
+        if predictor is None:
+            raise Invalid(f"no predictor named {request.predictor_name!r} to continue (is_incremental)")
+        if predictor.problem_type != kind:
+            raise Invalid(f"predictor {predictor.predictor_name!r} is {predictor.problem_type}, not {kind}")
+        parent = latest_completed(session, predictor)
+        if parent is None:
+            raise Invalid(f"predictor {predictor.predictor_name!r} has no completed version to continue")
+        _same_columns(parent, roles)
+        name = parent.model_algorithm or parent.algorithm
+        if request.algorithm and validation.algorithm(request.algorithm, kind) not in (name, algorithms.AUTO):
+            raise Invalid(f"incremental training continues {name}; algorithm {request.algorithm!r} differs")
+        algorithm, params = name, dict(parent.model_params or {})
+        if parent.dataset_id == dataset.id:
+            if parent.snapshot_id == dataset.snapshot_id:
+                raise Invalid(
+                    f"dataset {dataset.dataset_name!r} has no new data since version {parent.version} "
+                    f"(snapshot {parent.snapshot_id}): add files first"
+                )
+            base_snapshot = parent.snapshot_id
+    else:
+        if predictor is not None:
+            raise Conflict(
+                f"predictor {request.predictor_name!r} already exists: choose another name, or set "
+                "is_incremental to train a new version of it"
+            )
+        algorithm = validation.algorithm(request.algorithm, kind)
+        params = validation.params(algorithm, request.params)
+    target = next(r for r in roles if r["attribute"] == "Target")
+    validation.check_target(validation.read_target(ctx, dataset, target["name"], target["data_type"]), kind)
+
+    if predictor is None:
+        predictor = Predictor(
+            tenant_id=dataset.tenant_id,
+            predictor_name=request.predictor_name,
+            domain=request.domain,
+            problem_type=kind,
+            created_by=principal.username,
+        )
+        session.add(predictor)
+        session.flush()
+    version = session.exec(
+        select(func.coalesce(func.max(TrainingRun.version), 0)).where(
+            TrainingRun.predictor_id == predictor.id
+        )
+    ).one()
+    secret, secret_hash = callbacks.new_secret()
+    assert predictor.id is not None
+    run = TrainingRun(
+        tenant_id=dataset.tenant_id,
+        predictor_id=predictor.id,
+        version=int(version) + 1,
+        parent_id=parent.id if parent else None,
+        dataset_id=dataset.id,
+        dataset_name=dataset.dataset_name,
+        data_source=dataset.data_source,
+        snapshot_id=dataset.snapshot_id,
+        base_snapshot_id=base_snapshot,
+        problem_type=kind,
+        domain=request.domain,
+        columns=roles,
+        algorithm=algorithm,
+        params=params,
+        time_budget_s=request.time_budget_s,
+        seed=request.seed,
+        is_incremental=request.is_incremental,
+        shap_enabled=request.shap_enabled,
+        callback_secret_hash=secret_hash,
+        created_by=principal.username,
+    )
+    session.add(run)
+    session.flush()
+    run.ray_job_id = submit(settings=settings, jobs=jobs, run=run, secret=secret)
+    predictor.modified_at = utcnow()
+    session.add_all([run, predictor])
+    session.flush()
+    return run
+
+
+def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
+    search = run.algorithm == algorithms.AUTO
+    return jobs.submit(
+        entrypoint=ENTRYPOINT.format(id=run.id),
+        metadata={"raylake_kind": "training", "tenant_id": run.tenant_id, "train_id": str(run.id)},
+        env_vars={**job_environment(settings), callbacks.ENV_VAR: secret},
+        # A search's driver only coordinates: its trials take the CPUs (one each).
+        num_cpus=0 if search else settings.train_cpus,
+    )
+
+
+def get_run(*, session: Session, principal: Principal, train_id: int) -> TrainingRun:
+    return get_scoped(session, TrainingRun, train_id, principal, "Training run")
+
+
+def list_runs(*, session: Session, principal: Principal) -> list[tuple[TrainingRun, Predictor]]:
+    stmt = scoped(select(TrainingRun, Predictor), TrainingRun, principal).where(
+        TrainingRun.predictor_id == Predictor.id
+    )
+    return list(session.exec(stmt.order_by(col(TrainingRun.id).desc())).all())
+
+
+def refresh(*, session: Session, jobs: RayJobs, principal: Principal) -> list[tuple[TrainingRun, Predictor]]:
+    """Reconcile every unfinished run with Ray, then list."""
+    rows = list_runs(session=session, principal=principal)
+    for run, _ in rows:
+        if run.status not in FINAL:
+            reconcile(session, jobs, run)
+    return rows
+
+
+def predictor_of(session: Session, run: TrainingRun) -> Predictor:
+    predictor = session.get(Predictor, run.predictor_id)
+    assert predictor is not None
+    return predictor
+
+
+def _stop(jobs: RayJobs, job_id: str | None) -> None:
+    if not job_id:
+        return
+    try:
+        jobs.stop(job_id)
+    except ServiceUnavailable:
+        log.warning("could not stop Ray job %s", job_id)
+        raise
+
+
+def delete(*, session: Session, ctx: Lake, jobs: RayJobs, principal: Principal, train_id: int) -> None:
+    """Stop the run's jobs, then remove its rows and artifacts (and the predictor with its last run)."""
+    run = get_run(session=session, principal=principal, train_id=train_id)
+    own_states = session.exec(select(PreprocessState).where(PreprocessState.source_run_id == run.id)).all()
+    state_ids = [s.id for s in own_states]
+    if state_ids:
+        users = session.exec(
+            select(TrainingRun.id).where(
+                col(TrainingRun.preprocess_id).in_(state_ids), TrainingRun.id != run.id
+            )
+        ).all()
+        if users:
+            raise Conflict(
+                f"run {run.id}'s preprocessing is used by run(s) {', '.join(map(str, users))}: "
+                "switch them to another preprocess_id first (train/update)"
+            )
+    if run.status not in FINAL:
+        _stop(jobs, run.ray_job_id)
+    for job in session.exec(
+        select(FeatureImportanceJob).where(FeatureImportanceJob.training_run_id == run.id)
+    ).all():
+        if job.status not in FINAL:
+            _stop(jobs, job.ray_job_id)
+        session.delete(job)
+    run.preprocess_id = None
+    session.add(run)
+    session.flush()
+    for state in own_states:
+        session.delete(state)
+    predictor = predictor_of(session, run)
+    session.delete(run)
+    session.flush()
+    remaining = session.exec(select(TrainingRun.id).where(TrainingRun.predictor_id == predictor.id)).first()
+    if remaining is None:
+        session.delete(predictor)
+        session.flush()
+    ctx.store.delete_prefix(model_prefix(run))
+
+
+def update_preprocess(
+    *, session: Session, principal: Principal, train_id: int, preprocess_id: int
+) -> TrainingRun:
+    """Point a completed run at another preprocessing state that yields exactly its model's features."""
+    run = get_run(session=session, principal=principal, train_id=train_id)
+    state = get_scoped(session, PreprocessState, preprocess_id, principal, "Preprocessing state")
+    if run.status != "completed" or run.preprocess_id is None:
+        raise Conflict(
+            f"training run {run.id} is {run.status}: only a completed run's preprocessing can change"
+        )
+    current = session.get(PreprocessState, run.preprocess_id)
+    assert current is not None
+    if state.tenant_id != run.tenant_id:
+        raise NotFound(f"Preprocessing state {preprocess_id} not found")
+    if (state.encoding, state.feature_names) != (current.encoding, current.feature_names):
+        raise Invalid(
+            f"preprocessing state {state.id} produces {len(state.feature_names)} {state.encoding} features "
+            f"that differ from the {len(current.feature_names)} {current.encoding} features run {run.id}'s "
+            "model was trained on"
+        )
+    run.preprocess_id = state.id
+    run.modified_at = utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def input_schema(run: TrainingRun) -> list[dict[str, str]]:
+    """The columns a prediction request supplies: Id, Feature and Time columns, in dataset order."""
+    return [
+        {"column_name": c["name"], "data_type": c["data_type"], "attribute_name": c["attribute"]}
+        for c in run.columns
+        if c["attribute"] in INPUT_ATTRIBUTES
+    ]
+
+
+def summary(run: TrainingRun) -> dict[str, Any]:
+    if run.status != "completed" or not run.metrics:
+        raise Conflict(f"training run {run.id} is {run.status}: its metrics are not available yet")
+    metrics = dict(run.metrics)
+    matrix = metrics.pop("confusion_matrix", None)
+    labels = metrics.pop("labels", None)
+    return {
+        "train_id": run.id,
+        "problem_type": run.problem_type,
+        "model_summary": metrics,
+        "confusion_matrix": matrix,
+        "labels": labels,
+        "rows": run.rows,
+        "trials": len(run.trials or []),
+    }

@@ -1,0 +1,90 @@
+"""SHAP feature importance of a trained model, as a Ray job:
+
+    python -m raylake.train_jobs.explain --importance-id N
+
+Explains a sample of the run's own training snapshot (the background comes from it too) with the
+model and the preprocessing state the run uses now, and posts mean |SHAP| per original column to
+``train/shap-result``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import traceback
+
+import polars as pl
+
+from raylake.ml import explain
+from raylake.platform import lake
+from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.datasets.models import Dataset
+from raylake.platform.datasets.validation import FILE_ID
+from raylake.platform.db import make_engine, session_scope
+from raylake.platform.training import artifacts
+from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
+from raylake.train_jobs import runtime
+
+log = logging.getLogger("raylake.explain")
+KIND = "shap"
+EXPLAIN_ROWS = 200
+BACKGROUND_ROWS = 100
+
+
+def importance(settings: Settings, engine, job: FeatureImportanceJob) -> dict[str, float]:
+    def progress(stage: str, percent: int) -> None:
+        runtime.update(engine, FeatureImportanceJob, job.id, stage=stage, percent=percent)
+
+    with session_scope(engine) as session:
+        run = session.get(TrainingRun, job.training_run_id)
+        if run is None or run.artifact_key is None:
+            raise LookupError("the training run was deleted")
+        dataset = session.get(Dataset, run.dataset_id) if run.dataset_id else None
+        if dataset is None:
+            raise LookupError(f"dataset {run.dataset_name!r} was deleted: no rows to explain with")
+        state = session.get(PreprocessState, run.preprocess_id) if run.preprocess_id else None
+        table_name, snapshot, prefix = dataset.iceberg_table_name, run.snapshot_id, run.artifact_key
+        seed = run.seed
+    progress("loading model", 10)
+    ctx = lake.open_lake(settings)
+    model = artifacts.load(ctx.store, prefix, state.storage_key if state else None)
+    frame = pl.scan_iceberg(lake.load(ctx.catalog, "silver", table_name), snapshot_id=snapshot).drop(FILE_ID)
+    rows = frame.collect()
+    sample = rows.sample(n=min(rows.height, EXPLAIN_ROWS + BACKGROUND_ROWS), seed=seed)
+    X = model.preprocessor.transform(sample)
+    explained, background = X[:EXPLAIN_ROWS], X[-BACKGROUND_ROWS:]
+    progress("explaining", 30)
+    return explain.feature_importance(model.model, model.preprocessor, explained, background, seed=seed)
+
+
+def run(settings: Settings, importance_id: int) -> None:
+    engine = make_engine(settings.sqlalchemy_url)
+    token = runtime.callback_token(settings, KIND, importance_id)
+    try:
+        job = runtime.wait_for_row(engine, FeatureImportanceJob, importance_id)
+        runtime.update(
+            engine, FeatureImportanceJob, importance_id, status="running", stage="starting", percent=2
+        )
+        body: dict = {"training_id": job.training_run_id}
+        try:
+            body["result"] = importance(settings, engine, job)
+        except Exception as exc:
+            log.error("feature importance %s failed:\n%s", importance_id, traceback.format_exc())
+            body["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        runtime.post(settings, "/train/shap-result", token, body)
+        if "error" in body:
+            raise SystemExit(1)
+    finally:
+        engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="raylake.train_jobs.explain")
+    parser.add_argument("--importance-id", type=int, required=True)
+    args = parser.parse_args(argv)
+    run(resolve_settings(Settings()), args.importance_id)
+
+
+if __name__ == "__main__":
+    main()

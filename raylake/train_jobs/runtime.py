@@ -1,0 +1,85 @@
+"""What every job entrypoint needs on the cluster: its row, progress updates, and the result callback.
+
+Progress goes straight to the job's row (cheap, frequent, harmless); results go through the API's
+authenticated callback, so the API alone decides what a finished run looks like.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+
+from raylake.platform import callbacks
+from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
+from raylake.platform.clock import utcnow
+from raylake.platform.config import Settings
+from raylake.platform.db import session_scope
+
+ROW_WAIT_S = 30
+POST_ATTEMPTS = 5
+T = TypeVar("T", bound=SQLModel)
+
+
+def wait_for_row(engine: Engine, model: type[T], row_id: int) -> T:
+    """The submitting request commits its row just after submitting the job: give it a moment."""
+    deadline = time.monotonic() + ROW_WAIT_S
+    while True:
+        with session_scope(engine) as session:
+            row = session.get(model, row_id)
+            if row is not None:
+                return row
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{model.__tablename__} row {row_id} does not exist")
+        time.sleep(0.5)
+
+
+def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -> None:
+    with session_scope(engine) as session:
+        row = session.get(model, row_id)
+        if row is None:
+            return
+        for key, value in changes.items():
+            setattr(row, key, value)
+        for stamp in ("updated_at", "modified_at"):
+            if hasattr(row, stamp):
+                setattr(row, stamp, utcnow())
+        session.add(row)
+
+
+def callback_token(settings: Settings, kind: str, row_id: int) -> str:
+    """The secret the platform gave this job, or (started by hand) the row's internal token."""
+    return os.environ.get(callbacks.ENV_VAR) or callbacks.internal_token(settings, kind, row_id)
+
+
+def submission_id() -> str | None:
+    """This job's Ray submission id, when Ray says (it puts the job's metadata in the environment)."""
+    try:
+        config = json.loads(os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR", "{}"))
+        return config.get("metadata", {}).get("job_submission_id")
+    except (ValueError, AttributeError):
+        return None
+
+
+def post(settings: Settings, path: str, token: str, body: dict[str, Any]) -> None:
+    """POST a result to the API, retrying transient failures; raises when the API refuses it."""
+    url = f"{settings.api_url}/api/v1{path}"
+    last: Exception | None = None
+    for attempt in range(POST_ATTEMPTS):
+        try:
+            resp = httpx.post(url, json=body, headers={callbacks.HEADER: token}, timeout=60)
+        except httpx.HTTPError as exc:
+            last = exc
+        else:
+            if resp.status_code < 500:
+                if resp.status_code >= 400:
+                    raise RuntimeError(f"the API refused the result: {resp.status_code} {resp.text[:500]}")
+                return
+            last = RuntimeError(f"{resp.status_code} {resp.text[:200]}")
+        time.sleep(min(2**attempt, 10))
+    raise RuntimeError(f"could not report to {url}: {last}")
