@@ -233,7 +233,7 @@ class Preprocessor:
             if i in self._scaling:
                 mean, std = self._scaling[i]
                 expr = (expr - mean) / std
-            exprs.append(expr.alias(alias(i)))
+            exprs.append(expr.alias(_alias(i)))
         if not exprs:
             return np.zeros((frame.height, 0), dtype=np.float64)
         # Column-major: each feature is one contiguous copy (a million-row, 300-column one-hot matrix
@@ -308,7 +308,7 @@ class Preprocessor:
         return pre
 
 
-def alias(i: int) -> str:
+def _alias(i: int) -> str:
     """Internal name of feature ``i``: user column names may collide with derived names like ``a.year``."""
     return f"__{i}"
 
