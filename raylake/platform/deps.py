@@ -55,7 +55,15 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 JobsDep = Annotated[RayJobs, Depends(get_jobs)]
 BearerDep = Annotated[str | None, Depends(_bearer)]
-CallbackTokenDep = Annotated[str | None, Header(alias=callbacks.HEADER, include_in_schema=False)]
+
+
+def callback_token(
+    token: Annotated[str | None, Header(alias=callbacks.HEADER, include_in_schema=False)] = None,
+) -> str | None:
+    return token
+
+
+CallbackTokenDep = Annotated[str | None, Depends(callback_token)]
 # Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

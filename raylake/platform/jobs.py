@@ -32,7 +32,8 @@ RAY_ENDED = frozenset({"FAILED", "STOPPED", "SUCCEEDED"})
 
 def job_environment(settings: Settings) -> dict[str, str]:
     env = {f"RAYLAKE_{name.upper()}": str(getattr(settings, name)) for name in JOB_SETTINGS}
-    env["RAYLAKE_API_URL"] = settings.api_url
+    # Where the job posts its result: the API that submitted it (``api_url`` reads ``callback_url`` first).
+    env["RAYLAKE_CALLBACK_URL"] = settings.api_url
     return {key: value for key, value in env.items() if value}
 
 

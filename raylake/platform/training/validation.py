@@ -96,7 +96,10 @@ def roles(dataset: Dataset, columns: list[ColumnRoleIn]) -> list[dict[str, Any]]
 def read_target(ctx: lake.Lake, dataset: Dataset, name: str, data_type: str) -> Target:
     table = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
     column = pl.scan_iceberg(table, snapshot_id=dataset.snapshot_id).select(pl.col(name))
-    rows, classes = column.select(pl.col(name).count(), pl.col(name).drop_nulls().n_unique()).collect().row(0)
+    counts = column.select(
+        pl.col(name).count().alias("rows"), pl.col(name).drop_nulls().n_unique().alias("classes")
+    )
+    rows, classes = counts.collect().row(0)
     return Target(name=name, data_type=data_type, rows=int(rows), classes=int(classes))
 
 
