@@ -42,11 +42,17 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(url: str, headers: dict[str, str], count: int, latencies: list[float]) -> int:
+async def _worker(
+    url: str, headers: dict[str, str], count: int, latencies: list[float], body: bytes | None
+) -> int:
     parts = urlsplit(url)
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
+    if body is not None:
+        headers = {**headers, "Content-Type": "application/json", "Content-Length": str(len(body))}
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    request = (f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}\r\n").encode()
+    method = "GET" if body is None else "POST"
+    request = (f"{method} {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}\r\n").encode()
+    request += body or b""
     errors = 0
     try:
         for _ in range(count):
@@ -61,11 +67,13 @@ async def _worker(url: str, headers: dict[str, str], count: int, latencies: list
 
 
 async def _run(
-    url: str, headers: dict[str, str], concurrency: int, per_client: int
+    url: str, headers: dict[str, str], concurrency: int, per_client: int, body: bytes | None = None
 ) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     start = time.perf_counter()
-    errors = await asyncio.gather(*(_worker(url, headers, per_client, latencies) for _ in range(concurrency)))
+    errors = await asyncio.gather(
+        *(_worker(url, headers, per_client, latencies, body) for _ in range(concurrency))
+    )
     return latencies, sum(errors), time.perf_counter() - start
 
 
@@ -77,10 +85,14 @@ def measure(
     concurrency: int,
     total: int,
     warmup: int = 200,
+    body: bytes | None = None,
 ) -> Result:
+    """GET ``url``, or POST ``body`` (JSON) to it when one is given."""
     headers = headers or {}
-    asyncio.run(_run(url, headers, concurrency, max(warmup // concurrency, 1)))
-    latencies, errors, elapsed = asyncio.run(_run(url, headers, concurrency, max(total // concurrency, 1)))
+    asyncio.run(_run(url, headers, concurrency, max(warmup // concurrency, 1), body))
+    latencies, errors, elapsed = asyncio.run(
+        _run(url, headers, concurrency, max(total // concurrency, 1), body)
+    )
     latencies.sort()
     return Result(
         name=name,

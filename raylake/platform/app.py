@@ -7,6 +7,7 @@ its own engine and clients and nothing unpicklable crosses process boundaries.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
@@ -19,6 +20,9 @@ from raylake.platform.datasets.router import router as datasets_router
 from raylake.platform.db import make_engine
 from raylake.platform.errors import register_error_handlers
 from raylake.platform.files.router import router as files_router
+from raylake.platform.inference.gateway import ServeGateway
+from raylake.platform.inference.log import PredictionLog
+from raylake.platform.inference.router import router as inference_router
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
@@ -36,7 +40,8 @@ ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 40
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, models: Any | None = None) -> FastAPI:
+    """``models`` is the shared model pool's Serve handle (None outside Serve: inference answers 503)."""
     app = FastAPI(
         title="raylake",
         version=__version__,
@@ -49,6 +54,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.jobs = RayJobs.from_settings(settings)
     app.state.lake = lake.open_lake(settings)
+    app.state.gateway = ServeGateway(settings, models)
+    app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in (
@@ -62,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         files_router,
         datalake_router,
         training_router,
+        inference_router,
         ray_jobs_router,
     ):
         api.include_router(router)

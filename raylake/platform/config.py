@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     # CPUs a training job reserves and uses (threads; concurrent trials of an "auto" search).
     train_cpus: int = Field(default_factory=lambda: min(os.cpu_count() or 2, 8), ge=1)
 
+    # Inference: the shared, multiplexed model pool (autoscaling bounds, LRU size per replica), the cap
+    # on rows per real-time call (413 above), how long the API waits for a replica, and how often the
+    # real-time prediction log is flushed.
+    inference_min_replicas: int = Field(1, ge=1)
+    inference_max_replicas: int = Field(2, ge=1)
+    inference_models_per_replica: int = Field(32, ge=1)
+    inference_max_instances: int = Field(1000, ge=1)
+    inference_timeout_s: float = Field(30.0, gt=0)
+    prediction_log_flush_s: float = Field(1.0, gt=0)
+
     first_superuser: str = "admin"
     first_superuser_email: str = "admin@example.com"
     first_superuser_password: SecretStr | None = None

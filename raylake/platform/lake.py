@@ -36,7 +36,7 @@ from pyiceberg.types import (
 )
 
 from raylake.platform.config import Settings
-from raylake.platform.storage import FileStore
+from raylake.platform.storage import FileStore, open_store
 
 # polars plans Iceberg scans with pyiceberg unless its optional planner plugin is installed; say so
 # explicitly instead of warning on every scan.
@@ -75,6 +75,12 @@ def warehouse(settings: Settings) -> str:
     return path.resolve().as_uri()
 
 
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    """The catalog as plain properties (``pyiceberg.catalog.load_catalog(**...)``): what a Ray Data read
+    task needs to open it itself, since a live catalog holds a database engine that does not pickle."""
+    return {"name": "raylake", "type": "sql", "uri": catalog_uri(settings), "warehouse": warehouse(settings)}
+
+
 def open_catalog(settings: Settings) -> Catalog:
     catalog = SqlCatalog("raylake", uri=catalog_uri(settings), warehouse=warehouse(settings))
     for namespace in NAMESPACES:
@@ -86,7 +92,7 @@ def open_lake(settings: Settings) -> Lake:
     return Lake(
         settings=settings,
         catalog=open_catalog(settings),
-        store=FileStore(settings.file_store or str(settings.data_dir / "files")),
+        store=open_store(settings),
     )
 
 

@@ -3,6 +3,7 @@
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
+from raylake.platform.inference.models import ModelDeployment, Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
@@ -18,7 +19,9 @@ __all__ = [
     "FeatureImportanceJob",
     "LakeTable",
     "LoginFailure",
+    "ModelDeployment",
     "Permission",
+    "Prediction",
     "Predictor",
     "PreprocessState",
     "RefreshToken",

@@ -20,6 +20,7 @@ from urllib.parse import unquote
 
 import pyarrow.fs as pafs
 
+from raylake.platform.config import Settings
 from raylake.platform.errors import BadRequest, NotFound
 
 CHUNK = 1024 * 1024
@@ -147,6 +148,10 @@ class FileStore:
         elif self.fs.get_file_info(self._path(key)).type != pafs.FileType.File:
             raise NotFound("File not found")
         return key
+
+
+def open_store(settings: Settings) -> FileStore:
+    return FileStore(settings.file_store or str(settings.data_dir / "files"))
 
 
 def staging_dir(data_dir: Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from ray import serve
+from ray.serve.handle import DeploymentHandle
 
 from raylake.platform.app import create_app
 from raylake.platform.config import Settings
@@ -18,8 +19,9 @@ from raylake.platform.config import Settings
 )
 @serve.ingress()
 class ApiIngress:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, models: DeploymentHandle | None = None) -> None:
         self._settings = settings
+        self._models = models
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._settings)
+        return create_app(self._settings, self._models)

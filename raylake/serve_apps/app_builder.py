@@ -16,6 +16,7 @@ from raylake.platform.bootstrap import bootstrap
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine
 from raylake.serve_apps.api import ApiIngress
+from raylake.serve_apps.models import pool_application
 
 APP_NAME = "raylake"
 
@@ -32,7 +33,8 @@ def prepare(settings: Settings) -> Settings:
 
 
 def api_application(settings: Settings) -> Application:
-    return ApiIngress.options(num_replicas=settings.api_replicas).bind(settings)
+    """The API ingress with the shared model pool bound into it (one Serve application)."""
+    return ApiIngress.options(num_replicas=settings.api_replicas).bind(settings, pool_application(settings))
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -43,6 +43,9 @@ class DatasetFile(SQLModel, table=True):
     dataset_id: int = Field(foreign_key="datasets.id", index=True, ondelete="CASCADE")
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
     file_name: str = Field(max_length=255)
+    # "upload": rows of it are in the dataset's tables; "prediction": a batch prediction's output CSV,
+    # downloadable like any file but holding no rows of the dataset.
+    kind: str = Field(default="upload", max_length=16)
     storage_key: str = Field(default="", max_length=512)
     size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     total_fields: int = 0

@@ -60,6 +60,12 @@ def delete_file(*, session: Session, ctx: Lake, principal: Principal, file_id: i
     file = get_file(session=session, principal=principal, file_id=file_id)
     dataset = session.get(Dataset, file.dataset_id)
     assert dataset is not None and file.id is not None
+    if file.kind == "prediction":  # a batch prediction's output: no rows of the dataset to remove
+        key = file.storage_key
+        session.delete(file)
+        session.flush()
+        ctx.store.delete(key)
+        return
     if dataset.iceberg_table_name:
         for namespace in ("bronze", "silver"):
             table = lake.load(ctx.catalog, namespace, dataset.iceberg_table_name)

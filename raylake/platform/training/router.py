@@ -18,6 +18,7 @@ from raylake.platform.deps import (
     SettingsDep,
     allow,
 )
+from raylake.platform.inference.router import GatewayDep
 from raylake.platform.jobs import reconcile
 from raylake.platform.training import importance, results, service
 from raylake.platform.training.models import FeatureImportanceJob, Predictor, TrainingRun
@@ -120,9 +121,14 @@ def get_run(
 
 @router.delete("/delete/{id}", response_model=StatusMessage)
 def delete(
-    session: SessionDep, ctx: LakeDep, jobs: JobsDep, principal: allow("train:run"), id: IdPath
+    session: SessionDep,
+    ctx: LakeDep,
+    jobs: JobsDep,
+    gateway: GatewayDep,
+    principal: allow("train:run"),
+    id: IdPath,
 ) -> StatusMessage:
-    service.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=id)
+    service.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=id, gateway=gateway)
     return StatusMessage(message="Training job deleted successfully")
 
 

@@ -19,6 +19,7 @@ from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from raylake.platform.inference import service as inference
 from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped, scoped
@@ -241,8 +242,17 @@ def _stop(jobs: RayJobs, job_id: str | None) -> None:
         raise
 
 
-def delete(*, session: Session, ctx: Lake, jobs: RayJobs, principal: Principal, train_id: int) -> None:
-    """Stop the run's jobs, then remove its rows and artifacts (and the predictor with its last run)."""
+def delete(
+    *,
+    session: Session,
+    ctx: Lake,
+    jobs: RayJobs,
+    principal: Principal,
+    train_id: int,
+    gateway: inference.Gateway | None = None,
+) -> None:
+    """Stop the run's jobs and its dedicated deployment, then remove its rows and artifacts (and the
+    predictor with its last run)."""
     run = get_run(session=session, principal=principal, train_id=train_id)
     own_states = session.exec(select(PreprocessState).where(PreprocessState.source_run_id == run.id)).all()
     state_ids = [s.id for s in own_states]
@@ -265,6 +275,7 @@ def delete(*, session: Session, ctx: Lake, jobs: RayJobs, principal: Principal, 
         if job.status not in FINAL:
             _stop(jobs, job.ray_job_id)
         session.delete(job)
+    inference.undeploy_run(session=session, gateway=gateway, run=run)
     run.preprocess_id = None
     session.add(run)
     session.flush()

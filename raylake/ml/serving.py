@@ -1,0 +1,128 @@
+"""A trained version ready to answer requests: rows in, predictions (in the user's terms) out.
+
+The model replica holds one ``ServedModel`` per loaded version. It applies the persisted preprocessing
+verbatim (``RowEncoder`` for a few JSON rows, proven identical to ``Preprocessor.transform``), passes a
+numpy matrix to the model (never pandas: the hot path is a few microseconds of Python around the
+booster), and turns class indices back into the original labels.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from raylake.ml.algorithms import ALGORITHMS, Model
+from raylake.ml.preprocess import Preprocessor
+from raylake.ml.rows import RowEncoder
+
+
+@dataclass
+class ServedModel:
+    model: Model
+    preprocessor: Preprocessor
+    encoder: RowEncoder
+    accuracy: float | None
+    target: str
+
+    @classmethod
+    def build(cls, model: Model, preprocessor: Preprocessor, accuracy: float | None) -> ServedModel:
+        return cls(model, preprocessor, RowEncoder(preprocessor), accuracy, preprocessor.target)
+
+    @property
+    def classification(self) -> bool:
+        return self.model.classification
+
+    def predict(self, rows: Sequence[Mapping[str, Any]], *, explain: bool = False) -> list[dict[str, Any]]:
+        """One result per row: ``prediction``, ``probabilities`` (classification) and, asked for,
+        ``explanation`` (SHAP contribution per original column, for the predicted class)."""
+        X = self.encoder.encode(rows)
+        return self.predict_matrix(X, explain=explain)
+
+    def predict_matrix(self, X: np.ndarray, *, explain: bool = False) -> list[dict[str, Any]]:
+        contributions = self.contributions(X) if explain else None
+        if self.classification:
+            proba = self.model.predict_proba(X)
+            assert proba is not None and self.preprocessor.classes is not None
+            classes = self.preprocessor.classes
+            labels = self.labels(np.argmax(proba, axis=1))
+            out = [
+                {
+                    "prediction": label,
+                    "probabilities": {c: float(p) for c, p in zip(classes, row, strict=True)},
+                }
+                for label, row in zip(labels, proba, strict=True)
+            ]
+        else:
+            values = self.model.predict(X)
+            out = [{"prediction": float(v), "probabilities": None} for v in values]
+        if contributions is not None:
+            for item, explanation in zip(out, contributions, strict=True):
+                item["explanation"] = explanation
+        return out
+
+    def labels(self, indices: np.ndarray) -> list[Any]:
+        """Class indices as the target's own type: a Boolean target answers true/false, an Integer one a
+        number, a String one its string (the classes are stored as their rendered strings)."""
+        rendered = self.preprocessor.decode_target(indices)
+        kind = self.preprocessor.target_type
+        if kind == "Boolean":
+            return [value == "true" for value in rendered]
+        if kind == "Integer":
+            return [int(value) for value in rendered]
+        if kind == "Float":
+            return [float(value) for value in rendered]
+        return rendered
+
+    # ------------------------------------------------------------------ explanations
+
+    def contributions(self, X: np.ndarray) -> list[dict[str, float]]:
+        """Per row, each original column's SHAP contribution to the predicted output.
+
+        Tree models are explained exactly (LightGBM's own ``pred_contrib``, tree SHAP for scikit-learn
+        trees); other models by permutation SHAP against the all-defaults row (every input at its fill
+        value), so a contribution reads "what this value changes compared with a default input"."""
+        values = self._feature_values(X)  # (rows, features, outputs)
+        if self.classification and values.shape[2] > 1:
+            chosen = np.argmax(self.model.predict_proba(X), axis=1)
+            per_row = values[np.arange(len(X)), :, chosen]
+        else:
+            per_row = values[:, :, 0]
+            if self.classification and self.model.algorithm == "LightGBM":
+                # binary: LightGBM explains the log-odds of class 1; flip for rows predicted class 0
+                predicted = self.model.predict(X)
+                per_row = np.where(predicted[:, None] == 1, per_row, -per_row)
+        sources = self.preprocessor.feature_sources
+        columns = list(dict.fromkeys(sources))
+        index = {column: i for i, column in enumerate(columns)}
+        summed = np.zeros((len(X), len(columns)))
+        for j, source in enumerate(sources):
+            summed[:, index[source]] += per_row[:, j]
+        return [{c: float(v) for c, v in zip(columns, row, strict=True)} for row in summed]
+
+    def _feature_values(self, X: np.ndarray) -> np.ndarray:
+        n_features = X.shape[1]
+        if self.model.algorithm == "LightGBM":
+            raw = np.asarray(self.model.native.predict(X, pred_contrib=True), dtype=np.float64)
+            outputs = raw.shape[1] // (n_features + 1)
+            # (rows, outputs * (features + 1)): each output's block ends with its bias column
+            return raw.reshape(len(X), outputs, n_features + 1)[:, :, :n_features].transpose(0, 2, 1)
+        import shap
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if ALGORITHMS[self.model.algorithm].tree:
+                explainer = shap.TreeExplainer(self.model.native, feature_perturbation="tree_path_dependent")
+                values = explainer.shap_values(X, check_additivity=False)
+            else:
+                background = self.encoder.encode([{}])
+                predict = self.model.predict_proba if self.classification else self.model.predict
+                explainer = shap.PermutationExplainer(predict, shap.maskers.Independent(background))
+                values = explainer(X, max_evals=2 * n_features + 1, silent=True).values
+        if isinstance(values, list):
+            values = np.stack([np.asarray(v) for v in values], axis=-1)
+        values = np.asarray(values, dtype=np.float64)
+        return values[:, :, None] if values.ndim == 2 else values

@@ -1,0 +1,99 @@
+"""The API's way to the model replicas: Serve deployment handles, with a deadline on every call.
+
+The shared pool's handle comes with the API deployment (bound into the same Serve application); a
+dedicated deployment is a Serve application of its own, deployed and deleted from here. Every call
+has a deadline (``inference_timeout_s``), so a replica that died mid-load or is restarting gives the
+caller a 503 instead of a hung request; Serve restarts the replica and later calls succeed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from raylake.platform.config import Settings
+from raylake.platform.errors import Invalid, NotFound, ServiceUnavailable
+from raylake.platform.inference.loading import ModelNotServable
+
+log = logging.getLogger(__name__)
+
+
+async def _result(response: Any) -> Any:
+    return await response
+
+
+class ServeGateway:
+    def __init__(self, settings: Settings, pool: Any | None) -> None:
+        self._settings = settings
+        self._pool = pool
+        self._apps: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _handle(self, app_name: str | None) -> Any:
+        if app_name is None:
+            if self._pool is None:
+                raise ServiceUnavailable("this API runs without model replicas (not under Ray Serve)")
+            return self._pool
+        handle = self._apps.get(app_name)
+        if handle is None:
+            from ray import serve
+
+            try:
+                handle = serve.get_app_handle(app_name)
+            except Exception as exc:  # the deployment was removed behind our back
+                raise ServiceUnavailable(f"the dedicated deployment {app_name} is not running") from exc
+            with self._lock:
+                self._apps[app_name] = handle
+        return handle
+
+    async def predict(
+        self, key: str, app_name: str | None, rows: list[dict[str, Any]], explain: bool
+    ) -> list[dict[str, Any]]:
+        """Ask a replica; must run on the event loop (Serve's throughput-optimized handles need it)."""
+        from ray.exceptions import RayError
+
+        handle = self._apps.get(app_name) if app_name else self._pool
+        if handle is None:
+            handle = await asyncio.to_thread(self._handle, app_name)
+        response = handle.options(multiplexed_model_id=key).predict.remote(rows, explain)
+        try:
+            return await asyncio.wait_for(_result(response), timeout=self._settings.inference_timeout_s)
+        except ModelNotServable as exc:  # deleted between our check and the replica's load
+            raise NotFound(f"Model {key.rsplit('/', 2)[1]} not found") from exc
+        except ValueError as exc:  # rows the preprocessing refuses (validated before; kept as a guard)
+            raise Invalid(str(exc).splitlines()[-1][:500]) from exc
+        except TimeoutError as exc:
+            response.cancel()
+            raise ServiceUnavailable(
+                f"the model replica did not answer within {self._settings.inference_timeout_s:.0f} s; "
+                "retry shortly"
+            ) from exc
+        except RayError as exc:
+            log.warning("model replica call failed: %s", type(exc).__name__)
+            raise ServiceUnavailable("the model replica failed (it is restarted); retry shortly") from exc
+
+    def deploy(self, app_name: str, replicas: int) -> None:
+        from ray import serve
+
+        from raylake.serve_apps.models import dedicated_application
+
+        try:
+            serve.run(dedicated_application(self._settings, replicas), name=app_name, route_prefix=None)
+        except Exception as exc:
+            log.warning("deploying %s failed: %s", app_name, exc)
+            raise ServiceUnavailable(f"could not deploy {app_name}: {type(exc).__name__}") from exc
+        with self._lock:
+            self._apps.pop(app_name, None)
+
+    def undeploy(self, app_name: str) -> None:
+        from ray import serve
+
+        with self._lock:
+            self._apps.pop(app_name, None)
+        try:
+            serve.delete(app_name, _blocking=False)
+        except Exception as exc:
+            log.warning("deleting %s failed: %s", app_name, exc)
+            raise ServiceUnavailable(f"could not delete {app_name}: {type(exc).__name__}") from exc

@@ -1,0 +1,177 @@
+"""Inference module (reference module 9): real-time, form-based and batch predictions, the prediction log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from raylake.platform.deps import (
+    MAX_ID,
+    CallbackTokenDep,
+    JobCallback,
+    JobsDep,
+    LakeDep,
+    SessionDep,
+    SettingsDep,
+    allow,
+)
+from raylake.platform.inference import service
+from raylake.platform.inference.gateway import ServeGateway
+from raylake.platform.inference.log import PredictionLog
+from raylake.platform.inference.models import Prediction
+from raylake.schemas.inference import (
+    BatchCallback,
+    BatchRequest,
+    BatchResult,
+    BatchSubmitted,
+    DeployResponse,
+    FormResponse,
+    PredictionLogEntry,
+    PredictRequest,
+    PredictResponse,
+)
+from raylake.schemas.inference import PredictionLog as PredictionLogOut
+from raylake.schemas.training import CallbackAck, StatusMessage
+
+router = APIRouter(prefix="/inference", tags=["inference"])
+ModelId = Annotated[int, Query(ge=1, le=MAX_ID)]
+
+
+def get_gateway(request: Request) -> ServeGateway:
+    return request.app.state.gateway
+
+
+def get_prediction_log(request: Request) -> PredictionLog:
+    return request.app.state.prediction_log
+
+
+GatewayDep = Annotated[ServeGateway, Depends(get_gateway)]
+LogDep = Annotated[PredictionLog, Depends(get_prediction_log)]
+
+
+@router.post("/", response_model=PredictResponse, response_model_exclude_none=True)
+async def predict(
+    session: SessionDep,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    prediction_log: LogDep,
+    principal: allow("inference:run"),
+    body: PredictRequest,
+) -> dict:
+    # Async: the replica call is awaited on the event loop; the checks (database) run in a thread.
+    prepared = await run_in_threadpool(
+        lambda: service.prepare(session=session, settings=settings, principal=principal, request=body)
+    )
+    results = await gateway.predict(prepared.key, prepared.app_name, prepared.rows, body.explain)
+    run = prepared.run
+    prediction_log.record(
+        tenant_id=run.tenant_id,
+        train_id=run.id,  # type: ignore[arg-type]
+        predictor_name=prepared.predictor.predictor_name,
+        problem_type=run.problem_type,
+        domain_name=run.domain,
+        username=principal.username,
+        accuracy=prepared.accuracy,
+        rows=len(prepared.rows),
+        sample=body.features if body.features is not None else (body.instances or [None])[0],
+    )
+    return service.response(prepared, results)
+
+
+@router.get("/form-based-prediction", response_model=FormResponse)
+def form_based_prediction(
+    session: SessionDep, ctx: LakeDep, principal: allow("inference:read"), id: ModelId
+) -> dict:
+    return service.form(session=session, ctx=ctx, principal=principal, train_id=id)
+
+
+@router.post("/batchPrediction", response_model=BatchSubmitted, status_code=202)
+def batch_prediction(
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    principal: allow("inference:run"),
+    body: BatchRequest,
+) -> BatchSubmitted:
+    prediction = service.submit_batch(
+        session=session,
+        settings=settings,
+        jobs=jobs,
+        principal=principal,
+        train_id=body.train_id,
+        dataset_id=body.dataset_id,
+    )
+    return BatchSubmitted(
+        message="Batch prediction job started successfully.",
+        prediction_id=prediction.id,  # type: ignore[arg-type]
+        status=prediction.status,
+        ray_job_id=prediction.ray_job_id,
+    )
+
+
+def _result(prediction: Prediction) -> BatchResult:
+    return BatchResult(prediction_id=prediction.id, **prediction.model_dump(exclude={"id"}))  # type: ignore[arg-type]
+
+
+@router.get("/result", response_model=BatchResult)
+def result(
+    session: SessionDep, jobs: JobsDep, principal: allow("inference:read"), prediction_id: ModelId
+) -> BatchResult:
+    return _result(
+        service.get_prediction(session=session, jobs=jobs, principal=principal, prediction_id=prediction_id)
+    )
+
+
+@router.post("/batch-result", response_model=CallbackAck, dependencies=[JobCallback])
+def batch_result(
+    session: SessionDep, settings: SettingsDep, token: CallbackTokenDep, body: BatchCallback
+) -> CallbackAck:
+    service.record_batch(session=session, settings=settings, token=token, body=body)
+    return CallbackAck(message="Batch result received")
+
+
+@router.get("/predictions", response_model=PredictionLogOut)
+def predictions(
+    session: SessionDep,
+    prediction_log: LogDep,
+    principal: allow("inference:read"),
+    train_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> PredictionLogOut:
+    prediction_log.flush()
+    rows = service.list_predictions(session=session, principal=principal, train_id=train_id)
+    return PredictionLogOut(
+        total=len(rows),
+        data=[
+            PredictionLogEntry(prediction_id=p.id, date=p.created_at, **p.model_dump(exclude={"id"}))  # type: ignore[arg-type]
+            for p in rows
+        ],
+    )
+
+
+@router.post("/deploy", response_model=DeployResponse, status_code=201)
+def deploy(
+    session: SessionDep,
+    gateway: GatewayDep,
+    principal: allow("inference:run"),
+    train_id: ModelId,
+    replicas: Annotated[int, Query(ge=1, le=16)] = 1,
+) -> DeployResponse:
+    deployment = service.deploy(
+        session=session, gateway=gateway, principal=principal, train_id=train_id, replicas=replicas
+    )
+    return DeployResponse(
+        train_id=train_id,
+        app_name=deployment.app_name,
+        replicas=deployment.replicas,
+        message=f"Model {train_id} is served by its own deployment with {deployment.replicas} replica(s)",
+    )
+
+
+@router.delete("/deploy", response_model=StatusMessage)
+def undeploy(
+    session: SessionDep, gateway: GatewayDep, principal: allow("inference:run"), train_id: ModelId
+) -> StatusMessage:
+    name = service.undeploy(session=session, gateway=gateway, principal=principal, train_id=train_id)
+    return StatusMessage(message=f"Deployment {name} removed; model {train_id} is served by the shared pool")

@@ -1,0 +1,429 @@
+"""Inference: which model a request may use, what its rows must hold, batch jobs, the prediction log.
+
+Everything here runs in the API replica before any model replica or Ray job is involved: an unknown or
+unfinished model, another tenant's model, a wrong type or a missing required feature is refused here,
+so a model replica only ever sees rows it can predict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, select
+
+from raylake.platform import callbacks
+from raylake.platform.clock import utcnow
+from raylake.platform.config import Settings
+from raylake.platform.datalake.models import LakeTable
+from raylake.platform.datasets.models import Dataset, DatasetFile
+from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
+from raylake.platform.inference.loading import accuracy_of, model_id
+from raylake.platform.inference.models import ModelDeployment, Prediction
+from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
+from raylake.platform.lake import Lake
+from raylake.platform.templates import types
+from raylake.platform.tenancy import Principal, get_scoped, scoped
+from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
+from raylake.schemas.inference import BatchCallback, PredictRequest
+
+ENTRYPOINT = "python -m raylake.train_jobs.batch_predict --prediction-id {id}"
+KIND = "batch"
+MODEL_INPUTS = ("Feature", "Time")
+
+
+class Gateway(Protocol):
+    """How the API deploys model replicas (``gateway.py`` over Ray Serve)."""
+
+    def deploy(self, app_name: str, replicas: int) -> None: ...
+
+    def undeploy(self, app_name: str) -> None: ...
+
+
+def servable_run(*, session: Session, principal: Principal, train_id: int) -> tuple[TrainingRun, Predictor]:
+    """A completed run of the caller's tenant (404 otherwise; 409 while it is not completed)."""
+    run = get_scoped(session, TrainingRun, train_id, principal, "Model")
+    if run.status != "completed" or run.preprocess_id is None or not run.artifact_key:
+        raise Conflict(f"model {run.id} is {run.status}: only a completed training run can predict")
+    predictor = session.get(Predictor, run.predictor_id)
+    assert predictor is not None
+    return run, predictor
+
+
+def _check_preprocess(run: TrainingRun, preprocess_id: int | None) -> int:
+    assert run.preprocess_id is not None
+    if preprocess_id is not None and preprocess_id != run.preprocess_id:
+        raise Invalid(
+            f"model {run.id} uses preprocess_id {run.preprocess_id}, not {preprocess_id} "
+            "(train/update switches it)"
+        )
+    return run.preprocess_id
+
+
+def _target(run: TrainingRun) -> str:
+    return next(c["name"] for c in run.columns if c["attribute"] == "Target")
+
+
+def prepare_rows(run: TrainingRun, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with each model input parsed as its template type; 422 naming every problem found.
+
+    A value arrives as a JSON string or number and must parse as the column's type. A missing (or null)
+    input with a template default takes the model's fill; one without a default is required. Columns of
+    the dataset the model does not read (Id, Target, Ignore) are accepted and dropped; names the dataset
+    never had are refused, so a typo is not silently predicted as a default."""
+    inputs = {c["name"]: c for c in run.columns if c["attribute"] in MODEL_INPUTS}
+    known = {c["name"] for c in run.columns}
+    problems: list[str] = []
+    parsed_rows: list[dict[str, Any]] = []
+    many = len(rows) > 1
+    for index, row in enumerate(rows):
+        where = f"instance {index}: " if many else ""
+        unknown = sorted(name for name in row if name not in known)
+        if unknown:
+            problems.append(f"{where}unknown features: {', '.join(unknown)}")
+        parsed: dict[str, Any] = {}
+        missing = []
+        for name, column in inputs.items():
+            value = row.get(name)
+            blank = isinstance(value, str) and not value.strip() and column["data_type"] != "String"
+            if value is None or blank:
+                if column.get("default") is None:
+                    missing.append(name)
+                continue
+            try:
+                parsed[name] = _parse(column["data_type"], value)
+            except ValueError as exc:
+                problems.append(f"{where}feature {name!r} must be {column['data_type']}: {exc}")
+        if missing:
+            problems.append(f"{where}missing required features: {', '.join(missing)}")
+        parsed_rows.append(parsed)
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise Invalid("; ".join(problems))
+    return parsed_rows
+
+
+def _parse(data_type: str, value: Any) -> Any:
+    if isinstance(value, bool):
+        if data_type == "Boolean":
+            return value
+        if data_type == "String":
+            return str(value).lower()
+        raise ValueError(f"got a boolean ({str(value).lower()})")
+    if isinstance(value, int | float) and data_type in ("Integer", "Float"):
+        if data_type == "Integer" and isinstance(value, float):
+            if not value.is_integer():
+                raise ValueError(f"{value!r} is not a whole number")
+            value = int(value)
+        return types.parse_value(data_type, repr(value) if isinstance(value, float) else str(value))
+    return types.parse_value(data_type, str(value))
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A validated real-time request: which model replica to ask, with which rows."""
+
+    key: str
+    app_name: str | None
+    rows: list[dict[str, Any]]
+    single: bool
+    run: TrainingRun
+    predictor: Predictor
+    target: str
+    accuracy: float | None
+
+
+def prepare(
+    *, session: Session, settings: Settings, principal: Principal, request: PredictRequest
+) -> Prepared:
+    """Everything checked before a model replica is asked: size, model, preprocessing, target, rows."""
+    if (request.features is None) == (request.instances is None):
+        raise Invalid("send either features (one row) or instances (a list of rows)")
+    rows = [request.features] if request.features is not None else list(request.instances or [])
+    if not rows:
+        raise Invalid("instances is empty")
+    if len(rows) > settings.inference_max_instances:
+        raise PayloadTooLarge(
+            f"{len(rows)} instances exceed the limit of {settings.inference_max_instances} per call; "
+            "use batchPrediction for large inputs"
+        )
+    run, predictor = servable_run(session=session, principal=principal, train_id=request.train_id)
+    preprocess_id = _check_preprocess(run, request.preprocess_id)
+    target = _target(run)
+    if request.target is not None and request.target.strip() != target:
+        raise Invalid(f"model {run.id} predicts {target!r}, not {request.target!r}")
+    parsed = prepare_rows(run, rows)
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    session.expunge_all()  # the rows travel to the event loop; nothing lazy may load there
+    return Prepared(
+        key=model_id(run.tenant_id, run.id, preprocess_id),  # type: ignore[arg-type]
+        app_name=deployment.app_name if deployment else None,
+        rows=parsed,
+        single=request.features is not None,
+        run=run,
+        predictor=predictor,
+        target=target,
+        accuracy=accuracy_of(run.metrics),
+    )
+
+
+def response(prepared: Prepared, results: list[dict[str, Any]]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "train_id": prepared.run.id,
+        "target": prepared.target,
+        "accuracy": prepared.accuracy,
+    }
+    if prepared.single:
+        body.update(results[0])
+    else:
+        body["predictions"] = results
+    return body
+
+
+def form(*, session: Session, ctx: Lake, principal: Principal, train_id: int) -> dict[str, Any]:
+    """The fields a prediction form shows: inputs with types, defaults, and categories seen in training."""
+    run, _ = servable_run(session=session, principal=principal, train_id=train_id)
+    state = session.get(PreprocessState, run.preprocess_id)
+    assert state is not None
+    categories = _categories(json.loads(ctx.store.read_bytes(state.storage_key)))
+    headers = [
+        {
+            "column_name": c["name"],
+            "data_type": c["data_type"],
+            "default_value": c.get("default"),
+            "attribute_name": c["attribute"],
+            "required": c.get("default") is None,
+            "categories": categories.get(c["name"]),
+        }
+        for c in run.columns
+        if c["attribute"] in MODEL_INPUTS
+    ]
+    return {
+        "id": run.id,
+        "headers": headers,
+        "target": _target(run),
+        "preprocess_id": run.preprocess_id,
+        "problem_type": run.problem_type,
+    }
+
+
+def _categories(state: dict[str, Any]) -> dict[str, list[str]]:
+    """Categories the model knows per String column (the preprocessing state's, most frequent first)."""
+    out = {}
+    for column in state.get("columns", []):
+        if column.get("kind") == "category":
+            out[column["name"]] = [c for c in column.get("categories", []) if c != "__missing__"]
+    return out
+
+
+# ---------------------------------------------------------------------- dedicated deployments
+
+
+def app_name(run: TrainingRun) -> str:
+    """Serve application names are cluster-wide: the tenant's id keeps two installations apart."""
+    return f"raylake-model-{run.tenant_id[:8]}-{run.id}"
+
+
+def deploy(
+    *, session: Session, gateway: Gateway, principal: Principal, train_id: int, replicas: int
+) -> ModelDeployment:
+    run, _ = servable_run(session=session, principal=principal, train_id=train_id)
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    if deployment is None:
+        deployment = ModelDeployment(
+            tenant_id=run.tenant_id,
+            train_id=run.id,  # type: ignore[arg-type]
+            app_name=app_name(run),
+            replicas=replicas,
+            created_by=principal.username,
+        )
+    deployment.replicas = replicas
+    gateway.deploy(deployment.app_name, replicas)
+    session.add(deployment)
+    session.flush()
+    return deployment
+
+
+def undeploy(*, session: Session, gateway: Gateway, principal: Principal, train_id: int) -> str:
+    run = get_scoped(session, TrainingRun, train_id, principal, "Model")
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    if deployment is None:
+        raise NotFound(f"model {train_id} has no dedicated deployment")
+    gateway.undeploy(deployment.app_name)
+    session.delete(deployment)
+    session.flush()
+    return deployment.app_name
+
+
+def undeploy_run(*, session: Session, gateway: Gateway | None, run: TrainingRun) -> None:
+    """Called when a run is deleted: its dedicated deployment goes with it."""
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    if deployment is None:
+        return
+    if gateway is not None:
+        gateway.undeploy(deployment.app_name)
+    session.delete(deployment)
+    session.flush()
+
+
+# ---------------------------------------------------------------------- batch
+
+
+def _model_inputs_in(dataset: Dataset, run: TrainingRun) -> bool:
+    """422 unless the dataset has every required model input with the model's type; whether it has the
+    target (so the job can score itself)."""
+    specs = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
+    problems = []
+    for column in run.columns:
+        if column["attribute"] not in MODEL_INPUTS:
+            continue
+        have = specs.get(column["name"])
+        if have is None:
+            if column.get("default") is None:
+                problems.append(f"{column['name']!r} is missing")
+        elif have != column["data_type"]:
+            problems.append(f"{column['name']!r} is {have}, the model needs {column['data_type']}")
+    if problems:
+        raise Invalid(
+            f"dataset {dataset.dataset_name!r} does not match model {run.id}'s schema: " + "; ".join(problems)
+        )
+    target = next(c for c in run.columns if c["attribute"] == "Target")
+    return specs.get(target["name"]) == target["data_type"]
+
+
+def submit_batch(
+    *,
+    session: Session,
+    settings: Settings,
+    jobs: RayJobs,
+    principal: Principal,
+    train_id: int,
+    dataset_id: int,
+) -> Prediction:
+    run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
+    dataset = session.exec(
+        scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)
+    ).first()
+    if dataset is None:
+        raise Invalid(f"dataset {dataset_id} does not exist")
+    if not dataset.is_valid or dataset.snapshot_id is None or not dataset.iceberg_table_name:
+        raise Invalid(f"dataset {dataset.dataset_name!r} has no validated rows to predict")
+    scored = _model_inputs_in(dataset, run)
+    secret, secret_hash = callbacks.new_secret()
+    prediction = Prediction(
+        tenant_id=run.tenant_id,
+        train_id=run.id,
+        dataset_id=dataset.id,
+        snapshot_id=dataset.snapshot_id,
+        predictor_name=predictor.predictor_name,
+        problem_type=run.problem_type,
+        domain_name=run.domain,
+        prediction_type="batch",
+        input_data=f"dataset_id:{dataset.id}" + (" (with target: scored)" if scored else ""),
+        callback_secret_hash=secret_hash,
+        created_by=principal.username,
+    )
+    session.add(prediction)
+    session.flush()
+    prediction.ray_job_id = jobs.submit(
+        entrypoint=ENTRYPOINT.format(id=prediction.id),
+        metadata={
+            "raylake_kind": "batch_prediction",
+            "tenant_id": run.tenant_id,
+            "prediction_id": str(prediction.id),
+        },
+        env_vars={**job_environment(settings), callbacks.ENV_VAR: secret},
+        # The driver only coordinates Ray Data; its read tasks and predictor actors take the CPUs.
+        num_cpus=0,
+    )
+    session.add(prediction)
+    session.flush()
+    return prediction
+
+
+def get_prediction(
+    *, session: Session, jobs: RayJobs, principal: Principal, prediction_id: int
+) -> Prediction:
+    prediction = get_scoped(session, Prediction, prediction_id, principal, "Prediction")
+    reconcile(session, jobs, prediction)
+    return prediction
+
+
+def predictions_prefix(prediction: Prediction) -> str:
+    return f"{prediction.tenant_id}/predictions/{prediction.id}/"
+
+
+def record_batch(*, session: Session, settings: Settings, token: str | None, body: BatchCallback) -> None:
+    """A batch job's report: accepted only with that job's token, outputs only under its own folder."""
+    prediction = session.get(Prediction, body.prediction_id)
+    if prediction is None or prediction.prediction_type != "batch":
+        raise Unauthorized("Invalid callback token")
+    callbacks.verify(
+        settings,
+        kind=KIND,
+        row_id=body.prediction_id,
+        stored_hash=prediction.callback_secret_hash,
+        presented=token,
+    )
+    if prediction.status in FINAL:
+        raise Conflict(f"prediction {prediction.id} already ended ({prediction.status})")
+    result = body.result
+    now = utcnow()
+    prediction.updated_at = prediction.finished_at = now
+    if result.error:
+        prediction.status, prediction.stage, prediction.error = "failed", "failed", result.error[:2000]
+        session.add(prediction)
+        session.flush()
+        return
+    if prediction.dataset_id is None:
+        prediction.status, prediction.stage = "failed", "failed"
+        prediction.error = "the dataset was deleted while its predictions were written"
+        session.add(prediction)
+        session.flush()
+        return
+    prefix = predictions_prefix(prediction)
+    key, table = result.csv_key or "", result.gold_table or ""
+    if not key.startswith(prefix) or ".." in key or table != gold_table_name(prediction):
+        raise Invalid(f"outputs must be {prefix}* and gold.{gold_table_name(prediction)}")
+    file = DatasetFile(
+        dataset_id=prediction.dataset_id,  # type: ignore[arg-type]
+        tenant_id=prediction.tenant_id,
+        file_name=f"prediction_{prediction.id}.csv",
+        kind="prediction",
+        storage_key=key,
+        size_bytes=result.csv_size or 0,
+        total_records=result.no_of_records or 0,
+        valid_records=result.no_of_records or 0,
+        is_valid=True,
+        created_by=prediction.created_by,
+    )
+    session.add(file)
+    session.add(LakeTable(tenant_id=prediction.tenant_id, namespace="gold", name=table, created_by="batch"))
+    session.flush()
+    prediction.file_id = file.id
+    prediction.result_path = key
+    prediction.gold_table = f"gold.{table}"
+    prediction.no_of_records = result.no_of_records or 0
+    prediction.accuracy = result.accuracy
+    prediction.metrics = result.metrics
+    prediction.status, prediction.stage, prediction.percent, prediction.error = "completed", "done", 100, None
+    session.add(prediction)
+    session.flush()
+
+
+def gold_table_name(prediction: Prediction) -> str:
+    return f"prediction_{prediction.id}"
+
+
+# ---------------------------------------------------------------------- the log
+
+
+def list_predictions(*, session: Session, principal: Principal, train_id: int | None) -> list[Prediction]:
+    stmt = scoped(select(Prediction), Prediction, principal)
+    if train_id is not None:
+        get_scoped(session, TrainingRun, train_id, principal, "Model")
+        stmt = stmt.where(Prediction.train_id == train_id)
+    return list(session.exec(stmt.order_by(col(Prediction.id).desc())).all())

@@ -1,0 +1,136 @@
+"""API contracts of the inference module (reference module 9)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from raylake.schemas.common import Strict
+
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+# Scalars only: a nested object or list is no feature value.
+FeatureValue = str | int | float | bool | None
+
+
+class PredictRequest(Strict):
+    train_id: RowId
+    # The reference requires it; raylake accepts it omitted (the run's current preprocessing) and refuses
+    # one the run does not use.
+    preprocess_id: RowId | None = None
+    # One row (the reference's form) or many (``instances``); exactly one of the two.
+    features: dict[str, FeatureValue] | None = None
+    instances: list[dict[str, FeatureValue]] | None = None
+    target: str | None = None
+    explain: bool = False
+
+
+class RowPrediction(BaseModel):
+    prediction: Any
+    probabilities: dict[str, float] | None = None
+    explanation: dict[str, float] | None = None
+
+
+class PredictResponse(BaseModel):
+    """``prediction``/``probabilities``/``explanation`` for a ``features`` call; ``predictions`` (one per
+    row, in order) for an ``instances`` call. ``accuracy`` is the model's test accuracy (R² for
+    regression), as in the reference."""
+
+    train_id: int
+    target: str
+    accuracy: float | None
+    prediction: Any = None
+    probabilities: dict[str, float] | None = None
+    explanation: dict[str, float] | None = None
+    predictions: list[RowPrediction] | None = None
+
+
+class FormField(BaseModel):
+    column_name: str
+    data_type: str
+    default_value: str | None
+    attribute_name: str
+    required: bool
+    categories: list[str] | None = None
+
+
+class FormResponse(BaseModel):
+    id: int
+    headers: list[FormField]
+    target: str
+    preprocess_id: int | None
+    problem_type: str
+
+
+class BatchRequest(Strict):
+    train_id: RowId
+    dataset_id: RowId
+
+
+class BatchSubmitted(BaseModel):
+    message: str
+    status_code: int = 202
+    prediction_id: int
+    status: str
+    ray_job_id: str | None
+
+
+class BatchResult(BaseModel):
+    prediction_id: int
+    train_id: int | None
+    dataset_id: int | None
+    status: str
+    stage: str
+    percent: int
+    error: str | None
+    result_path: str | None
+    file_id: int | None
+    gold_table: str | None
+    no_of_records: int
+    accuracy: float | None
+    metrics: dict[str, Any] | None
+    ray_job_id: str | None
+
+
+class PredictionLogEntry(BaseModel):
+    prediction_id: int
+    train_id: int | None
+    date: datetime
+    dataset_id: int | None
+    predictor_name: str
+    prediction_type: str
+    input_data: str
+    status: str
+    no_of_records: int
+    accuracy: float | None
+    problem_type: str
+    domain_name: str
+
+
+class PredictionLog(BaseModel):
+    data: list[PredictionLogEntry]
+    total: int
+
+
+class BatchResultBody(BaseModel):
+    """What a batch job reports: where its output went on success, ``error`` on failure."""
+
+    error: str | None = None
+    no_of_records: int | None = None
+    accuracy: float | None = None
+    metrics: dict[str, Any] | None = None
+    gold_table: str | None = None
+    csv_key: str | None = None
+    csv_size: int | None = None
+
+
+class BatchCallback(BaseModel):
+    prediction_id: RowId
+    result: BatchResultBody
+
+
+class DeployResponse(BaseModel):
+    train_id: int
+    app_name: str
+    replicas: int
+    message: str

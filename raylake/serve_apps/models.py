@@ -1,0 +1,76 @@
+"""Model replicas: the shared, multiplexed pool and dedicated per-version deployments.
+
+One deployment class serves both. In the shared pool a request names its model with Serve's multiplexed
+model id (``<tenant>/<train_id>/<preprocess_id>``); Serve routes it to a replica that already holds the
+model where it can, and each replica keeps an LRU of loaded models. A dedicated deployment
+(``inference/deploy``) is the same class in a Serve application of its own with its own replica count.
+
+A replica resolves a model id through the metadata store (``inference/loading.py``), never through a
+path from the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ray import serve
+from ray.serve import Application
+
+from raylake.ml.serving import ServedModel
+from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
+from raylake.platform.config import Settings
+from raylake.platform.db import make_engine
+from raylake.platform.inference.loading import load_model
+
+POOL_DEPLOYMENT = "models"
+
+
+def _deployment(models_per_replica: int) -> Any:
+    """The deployment class, with the LRU size fixed when the class is made (Serve reads it statically)."""
+
+    @serve.deployment(
+        name=POOL_DEPLOYMENT,
+        # Replicas take no CPU reservation: training and batch jobs keep the cluster's CPUs, and a
+        # prediction is short. Size them with replicas (autoscaling bounds) instead.
+        ray_actor_options={"num_cpus": 0},
+        max_ongoing_requests=64,
+        health_check_period_s=10,
+    )
+    class ModelServer:
+        def __init__(self, settings: Settings) -> None:
+            self._settings = settings
+            self._engine = make_engine(settings.sqlalchemy_url)
+
+        @serve.multiplexed(max_num_models_per_replica=models_per_replica)
+        async def get_model(self, key: str) -> ServedModel:
+            return await asyncio.to_thread(load_model, self._settings, self._engine, key)
+
+        async def predict(self, rows: list[dict[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
+            model = await self.get_model(serve.get_multiplexed_model_id())
+            if explain:  # SHAP may take a while: keep the event loop free for other requests
+                return await asyncio.to_thread(model.predict, rows, explain=True)
+            return model.predict(rows)
+
+        async def check_health(self) -> None:
+            return None
+
+    return ModelServer
+
+
+def pool_application(settings: Settings) -> Application:
+    """The shared pool, autoscaled between the configured bounds."""
+    cls = _deployment(settings.inference_models_per_replica)
+    return cls.options(
+        autoscaling_config={
+            "min_replicas": settings.inference_min_replicas,
+            "initial_replicas": settings.inference_min_replicas,
+            "max_replicas": max(settings.inference_min_replicas, settings.inference_max_replicas),
+            "target_ongoing_requests": 16,
+        }
+    ).bind(settings)
+
+
+def dedicated_application(settings: Settings, replicas: int) -> Application:
+    """One version's own deployment: a fixed replica count, and an LRU of one model per replica."""
+    return _deployment(1).options(num_replicas=replicas, autoscaling_config=None).bind(settings)
