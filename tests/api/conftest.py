@@ -98,3 +98,10 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
 @pytest.fixture
 def tenant(api: Api) -> str:
     return api.new_tenant()
+
+
+def once_per_session(api: Api) -> None:
+    """Skip on the PostgreSQL pass: for tests of Ray behaviour (killed processes, Serve deployments)
+    that the metadata backend does not change, so the suite stays within its time budget."""
+    if not api.settings.is_sqlite:
+        pytest.skip("Ray/Serve behaviour, independent of the metadata backend: run on the SQLite pass")

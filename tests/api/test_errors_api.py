@@ -138,7 +138,7 @@ def test_every_route_declares_a_permission(api):
         "/api/v1/logout",
         "/api/v1/utils/health-check/",
     }
-    job_callbacks = {"/api/v1/train/result", "/api/v1/train/shap-result"}
+    job_callbacks = {"/api/v1/train/result", "/api/v1/train/shap-result", "/api/v1/inference/batch-result"}
     for path, _, dependant in routes:
         allows = _allows(dependant)
         assert len(allows) == 1, f"{path} declares {len(allows)} permission checks"

@@ -14,6 +14,7 @@ import psutil
 import pytest
 from ray import serve
 
+from tests.api.conftest import once_per_session
 from tests.api.test_training_api import upload, wait_for
 from tests.datafiles import training_csv
 from tests.factories import unique
@@ -287,6 +288,7 @@ def _replica_pids(name: str) -> list[int]:
 
 def test_killed_model_replica_recovers_and_nothing_hangs(model: Model):
     api, headers, run = model.api, model.headers, model.run
+    once_per_session(api)
     body = {"train_id": run["id"], "features": ROW}
     assert predict(api, headers, body).status_code == 200
     pids = _replica_pids("raylake:models")
@@ -307,31 +309,28 @@ def test_killed_model_replica_recovers_and_nothing_hangs(model: Model):
     assert statuses[-1] == 200, statuses
 
 
-def test_dedicated_deployment_then_undeploy_and_delete(model: Model):
+def test_dedicated_deployment_and_deleting_the_run_undeploys(model: Model):
     api, headers, run = model.api, model.headers, model.run
+    once_per_session(api)
     params = {"train_id": run["id"], "replicas": 1}
     assert (
         api.client.post("/api/v1/inference/deploy", params=params, headers=model.outsider).status_code == 404
     )
+    missing = api.client.delete("/api/v1/inference/deploy", params={"train_id": run["id"]}, headers=headers)
+    assert missing.status_code == 404 and "no dedicated deployment" in missing.json()["detail"]
     resp = api.client.post("/api/v1/inference/deploy", params=params, headers=headers, timeout=180)
     assert resp.status_code == 201, resp.text
     app = resp.json()["app_name"]
+    assert app in serve.status().applications and _replica_pids(f"{app}:models")
     single = predict(api, headers, {"train_id": run["id"], "features": ROW})
     assert single.status_code == 200, single.text
-    assert _replica_pids(f"{app}:models")
-    resp = api.client.delete("/api/v1/inference/deploy", params={"train_id": run["id"]}, headers=headers)
-    assert resp.status_code == 200, resp.text
-    assert predict(api, headers, {"train_id": run["id"], "features": ROW}).status_code == 200
-    again = api.client.delete("/api/v1/inference/deploy", params={"train_id": run["id"]}, headers=headers)
-    assert again.status_code == 404
+    gone = api.client.delete(
+        "/api/v1/inference/deploy", params={"train_id": run["id"]}, headers=model.outsider
+    )
+    assert gone.status_code == 404
 
-    # deleting the training run takes its dedicated deployment down with it
-    resp = api.client.post("/api/v1/inference/deploy", params=params, headers=headers, timeout=180)
-    assert resp.status_code == 201, resp.text
-    assert app in serve.status().applications
+    # deleting the training run takes its dedicated deployment down with it (the last test of the module)
     assert api.client.delete(f"/api/v1/train/delete/{run['id']}", headers=headers).status_code == 200
-    deadline = time.monotonic() + 60
-    while app in serve.status().applications:
-        assert time.monotonic() < deadline
-        time.sleep(0.5)
+    status = serve.status().applications.get(app)
+    assert status is None or status.status == "DELETING", status
     assert predict(api, headers, {"train_id": run["id"], "features": ROW}).status_code == 404

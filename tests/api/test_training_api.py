@@ -13,6 +13,7 @@ import pytest
 
 from raylake.platform import callbacks, lake
 from raylake.platform.training import artifacts
+from tests.api.conftest import once_per_session
 from tests.datafiles import training_csv
 from tests.factories import unique
 
@@ -336,6 +337,7 @@ def _driver_pid(api, job_id: str) -> int | None:
 
 def test_killed_training_process_ends_failed_with_a_reason(world: World):
     api, headers = world.api, world.scientist
+    once_per_session(api)
     resp = train(api, headers, world.dataset_id, algorithm="auto", time_budget_s=300)
     assert resp.status_code == 201, resp.text
     run = wait_for(api, headers, resp.json()["id"], until=lambda r: r["train_status"] == "running")

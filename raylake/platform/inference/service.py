@@ -249,24 +249,22 @@ def deploy(
 
 def undeploy(*, session: Session, gateway: Gateway, principal: Principal, train_id: int) -> str:
     run = get_scoped(session, TrainingRun, train_id, principal, "Model")
-    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
-    if deployment is None:
+    name = undeploy_run(session=session, gateway=gateway, run=run)
+    if name is None:
         raise NotFound(f"model {train_id} has no dedicated deployment")
-    gateway.undeploy(deployment.app_name)
-    session.delete(deployment)
-    session.flush()
-    return deployment.app_name
+    return name
 
 
-def undeploy_run(*, session: Session, gateway: Gateway | None, run: TrainingRun) -> None:
-    """Called when a run is deleted: its dedicated deployment goes with it."""
+def undeploy_run(*, session: Session, gateway: Gateway | None, run: TrainingRun) -> str | None:
+    """Remove the run's dedicated deployment, if it has one (also called when a run is deleted)."""
     deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
     if deployment is None:
-        return
+        return None
     if gateway is not None:
         gateway.undeploy(deployment.app_name)
     session.delete(deployment)
     session.flush()
+    return deployment.app_name
 
 
 # ---------------------------------------------------------------------- batch

@@ -19,7 +19,9 @@ def terminate_ray_job(
     jobs: JobsDep,
     principal: allow("job:admin"),
     ray_job_id: Annotated[str, Query(min_length=1, max_length=128)],
-    usage: Annotated[str, Query(min_length=1, max_length=32, description="training, statistics or shap")],
+    usage: Annotated[
+        str, Query(min_length=1, max_length=32, description="training, statistics, shap or batch")
+    ],
 ) -> TerminateResult:
     service.terminate(session=session, jobs=jobs, principal=principal, ray_job_id=ray_job_id, usage=usage)
     return TerminateResult(message=f"Termination request for Ray job '{ray_job_id}' has been sent.")

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import DatasetStatistics
 from raylake.platform.errors import Conflict, Invalid, NotFound
+from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import FINAL, RayJobs
 from raylake.platform.tenancy import Principal, scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
@@ -22,8 +23,16 @@ USAGES: dict[str, type[Any]] = {
     "training": TrainingRun,
     "statistics": DatasetStatistics,
     "shap": FeatureImportanceJob,
+    "batch": Prediction,
 }
-ALIASES = {"train": "training", "feature_importance": "shap", "stats": "statistics"}
+ALIASES = {
+    "train": "training",
+    "feature_importance": "shap",
+    "stats": "statistics",
+    "prediction": "batch",
+    "batch_prediction": "batch",
+    "inference": "batch",
+}
 
 
 def terminate(*, session: Session, jobs: RayJobs, principal: Principal, ray_job_id: str, usage: str) -> Any:
