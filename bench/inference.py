@@ -47,6 +47,7 @@ from raylake.train_jobs.batch_predict import typed_labels
 
 FINAL = {"completed", "failed", "cancelled"}
 BARE_PORT = 8311
+JSON = {"Content-Type": "application/json"}
 
 
 def frame(rows: int, seed: int) -> pl.DataFrame:
@@ -146,13 +147,13 @@ def realtime(base: str, headers: dict[str, str], settings: Settings, run: dict) 
         deadline = time.monotonic() + 60
         while True:
             try:
-                if httpx.post(bare_url, content=theirs, timeout=5).status_code == 200:
+                if httpx.post(bare_url, content=theirs, headers=JSON, timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             assert time.monotonic() < deadline, "the bare app did not start"
             time.sleep(0.3)
-        check = httpx.post(f"{base}/api/v1/inference/", content=ours, headers=headers, timeout=60)
+        check = httpx.post(f"{base}/api/v1/inference/", content=ours, headers=headers | JSON, timeout=60)
         assert check.status_code == 200, check.text
         rows = []
         for clients in (1, 8, 32):

@@ -109,12 +109,14 @@ def run(
     progress("evaluating", 90)
     X_test = preprocessor.transform(test)
     y_test = preprocessor.encode_target(test)
-    predicted = model.predict(X_test)
     if classification:
         assert preprocessor.classes is not None
-        scores = metrics.classification(y_test, predicted, model.predict_proba(X_test), preprocessor.classes)
+        proba = model.predict_proba(X_test)  # once: the predicted class is its argmax
+        assert proba is not None
+        predicted = np.argmax(proba, axis=1).astype(np.int64)
+        scores = metrics.classification(y_test, predicted, proba, preprocessor.classes)
     else:
-        scores = metrics.regression(y_test, predicted)
+        scores = metrics.regression(y_test, model.predict(X_test))
     scores["model"] = display_name(name, problem_type)
     return PipelineResult(
         preprocessor=preprocessor,

@@ -22,6 +22,9 @@ from raylake.platform.errors import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 PING_TTL_S = 2.0
+# A running job's status is remembered this long: every status read reconciles with Ray, and clients
+# polling many times a second must not keep the dashboard (and the CPU the job needs) busy.
+INFO_TTL_S = 2.0
 # Settings a job needs, passed as environment of the job (read by the job's main(), never at import).
 # Anyone holding the cluster token can read a job's runtime_env; they can run code on the cluster anyway.
 JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
@@ -57,6 +60,7 @@ class RayJobs:
         self._lock = threading.Lock()
         self._ping_at = 0.0
         self._ping_ok = False
+        self._info: dict[str, tuple[float, JobInfo]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RayJobs:
@@ -108,6 +112,9 @@ class RayJobs:
             raise ServiceUnavailable(f"Could not submit the Ray job: {type(exc).__name__}") from exc
 
     def info(self, job_id: str) -> JobInfo:
+        cached = self._info.get(job_id)
+        if cached is not None and time.monotonic() - cached[0] < INFO_TTL_S:
+            return cached[1]
         try:
             details = self._sdk().get_job_info(job_id)
         except ServiceUnavailable:
@@ -116,15 +123,21 @@ class RayJobs:
             if "404" in str(exc) or "does not exist" in str(exc):
                 raise JobGone(job_id) from exc
             raise ServiceUnavailable(f"Could not read Ray job status: {type(exc).__name__}") from exc
-        return JobInfo(
+        info = JobInfo(
             job_id=job_id,
             status=str(details.status),
             message=details.message,
             metadata=dict(details.metadata or {}),
         )
+        with self._lock:
+            if len(self._info) > 1000:
+                self._info.clear()
+            self._info[job_id] = (time.monotonic(), info)
+        return info
 
     def stop(self, job_id: str) -> bool:
         """Ask Ray to stop a job; False when it had already ended or Ray does not know it."""
+        self._info.pop(job_id, None)
         try:
             return bool(self._sdk().stop_job(job_id))
         except ServiceUnavailable:
