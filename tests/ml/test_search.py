@@ -37,9 +37,22 @@ def splits(X: np.ndarray, y: np.ndarray, n_classes: int | None, *, broken_onehot
     return data, {name: (m[test], y[test]) for name, m in matrices.items()}
 
 
+def free_cpus(need: float = 2, timeout: float = 120) -> None:
+    """Wait until the shared cluster has the CPUs a search's trials take: jobs of earlier tests (a
+    terminated search, a batch job's actor pool) release theirs asynchronously, and a budgeted search
+    that starts while they still hold them measures the queue, not the search."""
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while ray.available_resources().get("CPU", 0) < need:
+        assert time.monotonic() < deadline, f"CPUs still taken: {ray.available_resources()}"
+        time.sleep(0.5)
+
+
 def search(problem_type: str, data: dict[str, TrainData], tmp_path) -> tuple[SearchResult, float, list]:
     calls: list[tuple[float, int]] = []
     lock = threading.Lock()
+    free_cpus()
     started = time.monotonic()
     result = auto_search(
         problem_type=problem_type,
