@@ -37,13 +37,13 @@ from sqlmodel import select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.ingest import login
 from bench.loadgen import measure
+from raylake.ml.serving import typed_labels
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.models import Prediction
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
-from raylake.train_jobs.batch_predict import typed_labels
 
 FINAL = {"completed", "failed", "cancelled"}
 BARE_PORT = 8311

@@ -14,10 +14,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import polars as pl
 
 from raylake.ml.algorithms import ALGORITHMS, Model
 from raylake.ml.preprocess import Preprocessor
 from raylake.ml.rows import RowEncoder
+
+
+def typed_labels(pre: Preprocessor, indices: np.ndarray) -> pl.Series:
+    """Class indices as the target's own type: a Boolean target answers true/false, an Integer one a
+    number, a String one its string (the classes are stored as their rendered strings). Vectorised, so
+    batch jobs use it on whole blocks and replicas on a few rows."""
+    assert pre.classes is not None
+    rendered = pl.Series("prediction", np.asarray(pre.classes, dtype=object)[indices].astype(str))
+    kind = pre.target_type
+    if kind == "Boolean":
+        return rendered == "true"
+    if kind in ("Integer", "Float"):
+        return rendered.cast(pl.Int64 if kind == "Integer" else pl.Float64)
+    return rendered
 
 
 @dataclass
@@ -65,17 +80,7 @@ class ServedModel:
         return out
 
     def labels(self, indices: np.ndarray) -> list[Any]:
-        """Class indices as the target's own type: a Boolean target answers true/false, an Integer one a
-        number, a String one its string (the classes are stored as their rendered strings)."""
-        rendered = self.preprocessor.decode_target(indices)
-        kind = self.preprocessor.target_type
-        if kind == "Boolean":
-            return [value == "true" for value in rendered]
-        if kind == "Integer":
-            return [int(value) for value in rendered]
-        if kind == "Float":
-            return [float(value) for value in rendered]
-        return rendered
+        return typed_labels(self.preprocessor, indices).to_list()
 
     # ------------------------------------------------------------------ explanations
 

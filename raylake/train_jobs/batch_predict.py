@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from raylake.ml.preprocess import target_labels
+from raylake.ml.serving import typed_labels
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset
@@ -78,17 +79,6 @@ class BlockPredictor:
         if self.actual is not None:
             columns[ACTUAL] = frame[self.actual]
         return pl.DataFrame(columns).to_arrow()
-
-
-def typed_labels(pre: Any, indices: np.ndarray) -> pl.Series:
-    """Class indices as the target's own type (Boolean stays Boolean, Integer stays Integer)."""
-    rendered = pl.Series(PREDICTION, np.asarray(pre.classes, dtype=object)[indices].astype(str))
-    kind = pre.target_type
-    if kind == "Boolean":
-        return rendered == "true"
-    if kind in ("Integer", "Float"):
-        return rendered.cast(pl.Int64 if kind == "Integer" else pl.Float64)
-    return rendered
 
 
 class Score:
