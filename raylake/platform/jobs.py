@@ -25,6 +25,7 @@ PING_TTL_S = 2.0
 # A running job's status is remembered this long: every status read reconciles with Ray, and clients
 # polling many times a second must not keep the dashboard (and the CPU the job needs) busy.
 INFO_TTL_S = 2.0
+STOP_RETRY_S = 10.0
 # Settings a job needs, passed as environment of the job (read by the job's main(), never at import).
 # Anyone holding the cluster token can read a job's runtime_env; they can run code on the cluster anyway.
 JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
@@ -136,16 +137,29 @@ class RayJobs:
         return info
 
     def stop(self, job_id: str) -> bool:
-        """Ask Ray to stop a job; False when it had already ended or Ray does not know it."""
+        """Ask Ray to stop a job; False when it had already ended or Ray does not know it.
+
+        Ray answers False, and stops nothing, for a job submitted so recently that its supervisor actor
+        is not registered yet (ray-project/ray#58353): the job then starts later and runs to its end
+        (a 300 s search holding every CPU). So a False for a job Ray still calls pending or running is
+        retried for a few seconds; the entrypoints also refuse to start on a row that has already ended.
+        """
         self._info.pop(job_id, None)
-        try:
-            return bool(self._sdk().stop_job(job_id))
-        except ServiceUnavailable:
-            raise
-        except Exception as exc:
-            if "404" in str(exc) or "does not exist" in str(exc):
+        deadline = time.monotonic() + STOP_RETRY_S
+        while True:
+            try:
+                if self._sdk().stop_job(job_id):
+                    return True
+                status = str(self._sdk().get_job_status(job_id))
+            except ServiceUnavailable:
+                raise
+            except Exception as exc:
+                if "404" in str(exc) or "does not exist" in str(exc):
+                    return False
+                raise ServiceUnavailable(f"Could not stop the Ray job: {type(exc).__name__}") from exc
+            if status in RAY_ENDED or time.monotonic() > deadline:
                 return False
-            raise ServiceUnavailable(f"Could not stop the Ray job: {type(exc).__name__}") from exc
+            time.sleep(0.2)
 
 
 def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:

@@ -227,7 +227,7 @@ def run(settings: Settings, prediction_id: int) -> None:
     token = runtime.callback_token(settings, KIND, prediction_id)
     work = Path(tempfile.mkdtemp(prefix="raylake-batch-"))
     try:
-        row = runtime.wait_for_row(engine, Prediction, prediction_id)
+        row = runtime.claim(engine, Prediction, prediction_id)
         runtime.update(
             engine,
             Prediction,

@@ -61,7 +61,7 @@ def run(settings: Settings, importance_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     token = runtime.callback_token(settings, KIND, importance_id)
     try:
-        job = runtime.wait_for_row(engine, FeatureImportanceJob, importance_id)
+        job = runtime.claim(engine, FeatureImportanceJob, importance_id)
         runtime.update(
             engine, FeatureImportanceJob, importance_id, status="running", stage="starting", percent=2
         )

@@ -20,6 +20,7 @@ from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys 
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
+from raylake.platform.jobs import FINAL
 
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5
@@ -37,6 +38,16 @@ def wait_for_row(engine: Engine, model: type[T], row_id: int) -> T:
         if time.monotonic() > deadline:
             raise SystemExit(f"{model.__tablename__} row {row_id} does not exist")
         time.sleep(0.5)
+
+
+def claim(engine: Engine, model: type[T], row_id: int) -> T:
+    """The job's row, unless it has already ended: a run cancelled (or failed by reconciliation) before
+    its job started must not start then, whatever Ray did with the stop request."""
+    row = wait_for_row(engine, model, row_id)
+    status = getattr(row, "status", None)
+    if status in FINAL:
+        raise SystemExit(f"{model.__tablename__} row {row_id} has already ended ({status}): nothing to do")
+    return row
 
 
 def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -> None:

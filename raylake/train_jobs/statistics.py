@@ -107,7 +107,7 @@ def compute(frame: pl.LazyFrame, progress: Progress) -> dict[str, Any]:
 
 def run(settings: Settings, statistics_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
-    row = runtime.wait_for_row(engine, DatasetStatistics, statistics_id)
+    row = runtime.claim(engine, DatasetStatistics, statistics_id)
     runtime.update(engine, DatasetStatistics, statistics_id, status="running", stage="reading", percent=5)
     try:
         with session_scope(engine) as session:

@@ -147,9 +147,7 @@ def run(settings: Settings, train_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     token = runtime.callback_token(settings, KIND, train_id)
     try:
-        row = runtime.wait_for_row(engine, TrainingRun, train_id)
-        if row.status == "completed":
-            raise SystemExit(f"training run {train_id} is already completed")
+        row = runtime.claim(engine, TrainingRun, train_id)
         runtime.update(
             engine,
             TrainingRun,

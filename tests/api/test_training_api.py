@@ -327,13 +327,17 @@ def test_tenants_are_walls(world: World):
     assert rid not in {r["id"] for r in listed["data"]}
 
 
-def _driver_pid(api, job_id: str) -> int | None:
+def _ray_job(api, job_id: str):
     from ray.job_submission import JobSubmissionClient
 
     client = JobSubmissionClient(
         api.settings.ray_dashboard_url, headers={"Authorization": f"Bearer {api.settings.ray_token()}"}
     )
-    info = client.get_job_info(job_id)
+    return client.get_job_info(job_id)
+
+
+def _driver_pid(api, job_id: str) -> int | None:
+    info = _ray_job(api, job_id)
     return info.driver_info.pid if info.driver_info else None
 
 
@@ -387,6 +391,11 @@ def test_terminate_cancels_the_run_and_refuses_late_results(world: World):
     assert late.status_code == 409
     again = api.client.post("/api/v1/ray/terminate_ray_job", params=params, headers=headers)
     assert again.status_code == 409
+    # The job itself ends at once (stopped, or refusing its cancelled row), not after its 300 s search.
+    deadline = time.monotonic() + 90
+    while str((info := _ray_job(api, run["ray_job_id"])).status) not in ("STOPPED", "FAILED", "SUCCEEDED"):
+        assert time.monotonic() < deadline, info
+        time.sleep(1)
 
 
 def test_dataset_deleted_before_training_reads_it(world: World):

@@ -42,10 +42,15 @@ def free_cpus(need: float = 2, timeout: float = 120) -> None:
     terminated search, a batch job's actor pool) release theirs asynchronously, and a budgeted search
     that starts while they still hold them measures the queue, not the search."""
     import ray
+    from ray.util.state import list_actors, list_placement_groups
 
     deadline = time.monotonic() + timeout
     while ray.available_resources().get("CPU", 0) < need:
-        assert time.monotonic() < deadline, f"CPUs still taken: {ray.available_resources()}"
+        if time.monotonic() > deadline:
+            groups = [(g.placement_group_id, g.creator_job_id, g.state) for g in list_placement_groups()]
+            alive = list_actors(filters=[("state", "=", "ALIVE")])
+            actors = [(a.class_name, a.job_id) for a in alive]
+            pytest.fail(f"CPUs still taken: {ray.available_resources()}; groups {groups}; actors {actors}")
         time.sleep(0.5)
 
 
