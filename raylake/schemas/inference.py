@@ -25,6 +25,39 @@ class PredictRequest(Strict):
     explain: bool = False
 
 
+class ForecastRequest(Strict):
+    train_id: RowId
+    preprocess_id: RowId | None = None  # as for predictions: optional, and must match the run's
+    # Validated by the service (not here), so a negative or huge count gets a message naming the limit.
+    steps: int
+    # The reference requires both; raylake accepts them omitted (the trained frequency; the only series).
+    frequency: str | None = None
+    unique_id: str | None = None
+    # Future values of the model's exogenous features: rows of a dataset, or inline rows, each with the
+    # Time column (and the features).
+    dataset_id: RowId | None = None
+    exogenous: Annotated[list[dict[str, FeatureValue]], Field(max_length=10_000)] | None = None
+
+
+class ForecastPoint(BaseModel):
+    date: str
+    value: float
+    lower: float
+    upper: float
+    confidence: float
+
+
+class ForecastResponse(BaseModel):
+    """The reference's ``forecast`` list; ``lower``/``upper`` bound the interval at level ``confidence``."""
+
+    train_id: int
+    prediction_id: int
+    unique_id: str
+    frequency: str
+    model: str
+    forecast: list[ForecastPoint]
+
+
 class RowPrediction(BaseModel):
     prediction: Any
     probabilities: dict[str, float] | None = None

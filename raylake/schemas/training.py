@@ -36,6 +36,13 @@ class TrainRequest(Strict):
     params: dict[str, Any] | None = None
     time_budget_s: Annotated[int, Field(ge=5, le=24 * 3600)] = 60
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
+    # Forecasting only: steps ahead to backtest and forecast (default by frequency), the frequency
+    # (inferred when absent; a given one must match the data) and the prediction interval's level.
+    forecast_horizon: Annotated[int, Field(ge=1)] | None = None
+    frequency: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] | None
+    ) = None
+    interval_level: Annotated[float, Field(ge=0.5, le=0.99)] = 0.9
 
 
 class DetailsRequest(BaseModel):

@@ -17,6 +17,7 @@ from typing import Any
 from ray import serve
 from ray.serve import Application
 
+from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.serving import ServedModel
 from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
 from raylake.platform.config import Settings
@@ -24,6 +25,10 @@ from raylake.platform.db import make_engine
 from raylake.platform.inference.loading import load_model
 
 POOL_DEPLOYMENT = "models"
+
+
+class SeriesNotFound(LookupError):
+    """A forecast for a series the model was not trained on (the API answers 404)."""
 
 
 def _deployment(models_per_replica: int) -> Any:
@@ -43,14 +48,28 @@ def _deployment(models_per_replica: int) -> Any:
             self._engine = make_engine(settings.sqlalchemy_url)
 
         @serve.multiplexed(max_num_models_per_replica=models_per_replica)
-        async def get_model(self, key: str) -> ServedModel:
+        async def get_model(self, key: str) -> ServedModel | Forecaster:
             return await asyncio.to_thread(load_model, self._settings, self._engine, key)
 
         async def predict(self, rows: list[dict[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
             model = await self.get_model(serve.get_multiplexed_model_id())
+            if not isinstance(model, ServedModel):
+                raise ValueError(
+                    "a forecasting model answers POST /api/v1/inference/forecast, not predictions"
+                )
             if explain:  # SHAP may take a while: keep the event loop free for other requests
                 return await asyncio.to_thread(model.predict, rows, explain=True)
             return model.predict(rows)
+
+        async def forecast(
+            self, unique_id: str, steps: int, exogenous: list[dict[str, Any]]
+        ) -> list[dict[str, Any]]:
+            model = await self.get_model(serve.get_multiplexed_model_id())
+            if not isinstance(model, Forecaster):
+                raise ValueError("this model does not forecast")
+            if unique_id not in model.series:
+                raise SeriesNotFound(f"series {unique_id!r} is not one the model was trained on")
+            return model.forecast(unique_id, steps, model.future_exog(unique_id, steps, exogenous))
 
         async def check_health(self) -> None:
             return None

@@ -160,7 +160,12 @@ def run(settings: Settings, train_id: int) -> None:
             ray_job_id=runtime.submission_id() or row.ray_job_id,
         )
         try:
-            result = train(settings, engine, row)
+            if row.problem_type == "Forecasting":
+                from raylake.train_jobs import train_forecast
+
+                result = train_forecast.train(settings, engine, row)
+            else:
+                result = train(settings, engine, row)
         except Exception as exc:
             log.error("training run %s failed:\n%s", train_id, traceback.format_exc())
             message = f"{type(exc).__name__}: {exc}"[:2000]

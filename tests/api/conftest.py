@@ -101,7 +101,9 @@ def tenant(api: Api) -> str:
 
 
 def once_per_session(api: Api) -> None:
-    """Skip on the PostgreSQL pass: for tests of Ray behaviour (killed processes, Serve deployments)
-    that the metadata backend does not change, so the suite stays within its time budget."""
+    """Skip on the PostgreSQL pass: for tests of Ray behaviour (killed processes, Serve deployments,
+    searches, batch and statistics jobs, forecasting) that the metadata backend does not change: the
+    PostgreSQL pass still runs a training job end to end (job progress, callbacks, results, SHAP), real-time
+    predictions and every non-Ray endpoint, so the suite stays within its time budget."""
     if not api.settings.is_sqlite:
         pytest.skip("Ray/Serve behaviour, independent of the metadata backend: run on the SQLite pass")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from raylake.platform import lake
+from tests.api.conftest import once_per_session
 from tests.datafiles import CHURN_SCHEMA, churn_csv, tenant_footprint
 from tests.factories import unique
 
@@ -197,6 +198,7 @@ def test_download_path_traversal_refused(api, tenant, scientist, template_id):
 
 
 def test_statistics_job(api, scientist, template_id):
+    once_per_session(api)
     dataset_id = _upload(api, scientist, [("stats.csv", churn_csv())], template_id=template_id).json()[
         "dataset_id"
     ]

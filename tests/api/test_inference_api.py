@@ -194,6 +194,7 @@ def wait_for_batch(api, headers, prediction_id: int, timeout: float = 240) -> di
 
 def test_batch_prediction_and_the_prediction_log(model: Model):
     api, headers, run = model.api, model.headers, model.run
+    once_per_session(api)
     body = {"train_id": run["id"], "dataset_id": model.dataset_id}
     resp = api.client.post("/api/v1/inference/batchPrediction", json=body, headers=headers)
     assert resp.status_code == 202, resp.text

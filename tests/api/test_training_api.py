@@ -181,7 +181,7 @@ def test_requests_are_validated_before_compute(world: World):
         ({"algorithm": "LinearRegression"}, 422, "LinearRegression"),
         ({"algorithm": "XGBoost"}, 422, "XGBoost"),
         ({"algorithm": "LightGBM", "params": {"no_such": 1}}, 422, "no_such"),
-        ({"problem_type": "Forecasting"}, 422, "not yet supported"),
+        ({"problem_type": "Forecasting"}, 422, "attribute_name Time"),
         ({"problem_type": "Clustering"}, 422, "problem_type"),
         ({"predictor_name": world.run["predictor_name"]}, 409, "already exists"),
         ({"is_incremental": True, "predictor_name": unique("none-")}, 422, "no predictor"),
@@ -256,6 +256,7 @@ def test_regression_auto_search_and_preprocess_update(world: World):
 
 def test_incremental_training_continues_the_latest_version(world: World):
     api, headers, parent = world.api, world.scientist, world.run
+    once_per_session(api)
     resp = api.client.post(
         "/api/v1/files/add",
         params={"dataset_id": world.dataset_id},
@@ -400,6 +401,7 @@ def test_terminate_cancels_the_run_and_refuses_late_results(world: World):
 
 def test_dataset_deleted_before_training_reads_it(world: World):
     api, headers = world.api, world.scientist
+    once_per_session(api)
     dataset_id = upload(api, headers, training_csv(100, seed=5))
     resp = train(api, headers, dataset_id)
     assert resp.status_code == 201, resp.text

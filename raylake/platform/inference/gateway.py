@@ -52,17 +52,27 @@ class ServeGateway:
         self, key: str, app_name: str | None, rows: list[dict[str, Any]], explain: bool
     ) -> list[dict[str, Any]]:
         """Ask a replica; must run on the event loop (Serve's throughput-optimized handles need it)."""
+        return await self._call(key, app_name, "predict", rows, explain)
+
+    async def forecast(
+        self, key: str, app_name: str | None, unique_id: str, steps: int, exogenous: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        return await self._call(key, app_name, "forecast", unique_id, steps, exogenous)
+
+    async def _call(self, key: str, app_name: str | None, method: str, *args: Any) -> Any:
         from ray.exceptions import RayError
 
         handle = self._apps.get(app_name) if app_name else self._pool
         if handle is None:
             handle = await asyncio.to_thread(self._handle, app_name)
-        response = handle.options(multiplexed_model_id=key).predict.remote(rows, explain)
+        response = getattr(handle.options(multiplexed_model_id=key), method).remote(*args)
         try:
             return await asyncio.wait_for(_result(response), timeout=self._settings.inference_timeout_s)
         except ModelNotServable as exc:  # deleted between our check and the replica's load
             raise NotFound(f"Model {key.rsplit('/', 2)[1]} not found") from exc
-        except ValueError as exc:  # rows the preprocessing refuses (validated before; kept as a guard)
+        except LookupError as exc:  # a forecast for a series the model does not know
+            raise NotFound(str(exc).splitlines()[-1][:500]) from exc
+        except ValueError as exc:  # rows the model refuses (validated before where possible)
             raise Invalid(str(exc).splitlines()[-1][:500]) from exc
         except TimeoutError as exc:
             response.cancel()

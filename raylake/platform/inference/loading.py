@@ -7,8 +7,11 @@ artifacts are. No path from a request ever reaches the file store.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import Engine
 
+from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.serving import ServedModel
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
@@ -33,7 +36,7 @@ def parse_model_id(key: str) -> tuple[str, int, int]:
         raise ModelNotServable(f"{key!r} is not a model id") from None
 
 
-def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel:
+def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Forecaster:
     tenant_id, train_id, preprocess_id = parse_model_id(key)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, train_id)
@@ -49,7 +52,11 @@ def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel:
             raise ModelNotServable(f"model {train_id} is not available")
         prefix, state_key = run.artifact_key, state.storage_key
         metrics = dict(run.metrics or {})
-    loaded = artifacts.load(open_store(settings), prefix, state_key)
+    store = open_store(settings)
+    manifest = json.loads(store.read_bytes(f"{prefix}/{artifacts.MANIFEST}"))
+    if artifacts.is_forecaster(manifest):
+        return artifacts.load_forecaster(store, prefix, manifest, state_key)
+    loaded = artifacts.load(store, prefix, state_key)
     return ServedModel.build(loaded.model, loaded.preprocessor, accuracy_of(metrics))
 
 

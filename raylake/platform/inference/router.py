@@ -17,7 +17,7 @@ from raylake.platform.deps import (
     SettingsDep,
     allow,
 )
-from raylake.platform.inference import service
+from raylake.platform.inference import forecasts, service
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.models import Prediction
@@ -27,6 +27,8 @@ from raylake.schemas.inference import (
     BatchResult,
     BatchSubmitted,
     DeployResponse,
+    ForecastRequest,
+    ForecastResponse,
     FormResponse,
     PredictionLogEntry,
     PredictRequest,
@@ -78,6 +80,39 @@ async def predict(
         sample=body.features if body.features is not None else (body.instances or [None])[0],
     )
     return service.response(prepared, results)
+
+
+@router.post("/forecast", response_model=ForecastResponse)
+async def forecast(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    gateway: GatewayDep,
+    principal: allow("inference:run"),
+    body: ForecastRequest,
+) -> dict:
+    """A forecast from a forecasting model's replica; logged, and appended to ``gold.forecast_<train_id>``."""
+    prepared = await run_in_threadpool(
+        lambda: forecasts.prepare(
+            session=session, settings=settings, ctx=ctx, principal=principal, request=body
+        )
+    )
+    points = await gateway.forecast(
+        prepared.key, prepared.app_name, prepared.unique_id, prepared.steps, prepared.exogenous
+    )
+    prediction = await run_in_threadpool(
+        lambda: forecasts.record(
+            session=session, ctx=ctx, prepared=prepared, points=points, username=principal.username
+        )
+    )
+    return {
+        "train_id": prepared.run.id,
+        "prediction_id": prediction.id,
+        "unique_id": prepared.unique_id,
+        "frequency": prepared.frequency,
+        "model": prepared.run.model_algorithm,
+        "forecast": points,
+    }
 
 
 @router.get("/form-based-prediction", response_model=FormResponse)

@@ -52,6 +52,11 @@ def servable_run(*, session: Session, principal: Principal, train_id: int) -> tu
     return run, predictor
 
 
+def _not_forecasting(run: TrainingRun) -> None:
+    if run.problem_type == "Forecasting":
+        raise Invalid(f"model {run.id} forecasts: use POST /api/v1/inference/forecast")
+
+
 def _check_preprocess(run: TrainingRun, preprocess_id: int | None) -> int:
     assert run.preprocess_id is not None
     if preprocess_id is not None and preprocess_id != run.preprocess_id:
@@ -151,6 +156,7 @@ def prepare(
             "use batchPrediction for large inputs"
         )
     run, predictor = servable_run(session=session, principal=principal, train_id=request.train_id)
+    _not_forecasting(run)
     preprocess_id = _check_preprocess(run, request.preprocess_id)
     target = _target(run)
     if request.target is not None and request.target.strip() != target:
@@ -302,6 +308,7 @@ def submit_batch(
     dataset_id: int,
 ) -> Prediction:
     run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
+    _not_forecasting(run)
     dataset = session.exec(
         scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)
     ).first()

@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from raylake.ml.algorithms import Model
+from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.preprocess import Preprocessor
 from raylake.platform.storage import FileStore
 
 MANIFEST = "manifest.json"
 PREPROCESS = "preprocess.json"
 SCHEMA = "schema.json"
+FORECASTER = "forecaster.json"  # a forecaster's state: its preprocessing and its model's history in one
+BOOSTER = "model.txt"
 
 
 @dataclass
@@ -65,3 +68,45 @@ def load(store: FileStore, prefix: str, preprocess_key: str | None = None) -> Ar
         store.get_dir(prefix, Path(tmp), names)
         model = Model.load(Path(tmp), manifest["model"])
     return Artifacts(manifest=manifest, preprocessor=preprocessor, model=model)
+
+
+def save_forecaster(
+    store: FileStore,
+    prefix: str,
+    *,
+    forecaster: Forecaster,
+    schema: list[dict[str, Any]],
+    lineage: dict[str, Any],
+) -> dict[str, Any]:
+    """A forecaster's folder: its JSON state, LightGBM's text model when it uses one, schema, manifest."""
+    with tempfile.TemporaryDirectory(prefix="raylake-model-") as tmp:
+        folder = Path(tmp)
+        (folder / FORECASTER).write_text(json.dumps(forecaster.to_json()))
+        if forecaster.booster is not None:
+            forecaster.booster.save_model(str(folder / BOOSTER))
+        (folder / SCHEMA).write_text(json.dumps(schema))
+        manifest = {
+            **lineage,
+            "kind": "forecast",
+            "model": {"algorithm": forecaster.model, "file": BOOSTER if forecaster.booster else None},
+            "preprocess": FORECASTER,
+            "schema": SCHEMA,
+            "files": sorted(p.name for p in folder.iterdir()),
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, default=str))
+        store.put_dir(prefix, folder)
+    return manifest
+
+
+def is_forecaster(manifest: dict[str, Any]) -> bool:
+    return manifest.get("kind") == "forecast"
+
+
+def load_forecaster(store: FileStore, prefix: str, manifest: dict[str, Any], state_key: str) -> Forecaster:
+    import lightgbm as lgb
+
+    state = json.loads(store.read_bytes(state_key))
+    booster = None
+    if manifest["model"].get("file"):
+        booster = lgb.Booster(model_str=store.read_bytes(f"{prefix}/{manifest['model']['file']}").decode())
+    return Forecaster.from_json(state, booster)

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
-from raylake.platform.errors import Conflict, NotFound, Unauthorized
+from raylake.platform.errors import Conflict, Invalid, NotFound, Unauthorized
 from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
 from raylake.platform.tenancy import Principal, get_scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
@@ -32,6 +32,8 @@ def submit(
 ) -> FeatureImportanceJob:
     if run.status != "completed":
         raise Conflict(f"training run {run.id} is {run.status}: only a completed model can be explained")
+    if run.problem_type == "Forecasting":
+        raise Invalid(f"run {run.id} forecasts: SHAP feature importance is available for predictions only")
     assert run.id is not None
     earlier = _jobs_of(session, run.id)
     for job in earlier:

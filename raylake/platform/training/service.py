@@ -23,7 +23,7 @@ from raylake.platform.inference import service as inference
 from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped, scoped
-from raylake.platform.training import validation
+from raylake.platform.training import forecasting, validation
 from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
 from raylake.schemas.training import DetailsRequest, TrainRequest
 
@@ -109,6 +109,7 @@ def create(
     dataset = _dataset(session, principal, request.dataset_id)
     _trainable(dataset)
     roles = validation.roles(dataset, request.columns)
+    forecast = kind == "Forecasting"
     predictor = session.exec(
         select(Predictor).where(
             Predictor.tenant_id == dataset.tenant_id, Predictor.predictor_name == request.predictor_name
@@ -125,27 +126,48 @@ def create(
         if parent is None:
             raise Invalid(f"predictor {predictor.predictor_name!r} has no completed version to continue")
         _same_columns(parent, roles)
-        name = parent.model_algorithm or parent.algorithm
-        if request.algorithm and validation.algorithm(request.algorithm, kind) not in (name, algorithms.AUTO):
-            raise Invalid(f"incremental training continues {name}; algorithm {request.algorithm!r} differs")
-        algorithm, params = name, dict(parent.model_params or {})
-        if parent.dataset_id == dataset.id:
-            if parent.snapshot_id == dataset.snapshot_id:
+        if parent.dataset_id == dataset.id and parent.snapshot_id == dataset.snapshot_id:
+            raise Invalid(
+                f"dataset {dataset.dataset_name!r} has no new data since version {parent.version} "
+                f"(snapshot {parent.snapshot_id}): add files first"
+            )
+        if forecast:
+            # A forecaster is refitted on the whole new snapshot: it forecasts from each series' last points.
+            algorithm = forecasting.algorithm(request.algorithm or parent.algorithm)
+            params = forecasting.check(
+                ctx=ctx, settings=settings, dataset=dataset, roles=roles, request=request
+            )
+        else:
+            name = parent.model_algorithm or parent.algorithm
+            if request.algorithm and validation.algorithm(request.algorithm, kind) not in (
+                name,
+                algorithms.AUTO,
+            ):
                 raise Invalid(
-                    f"dataset {dataset.dataset_name!r} has no new data since version {parent.version} "
-                    f"(snapshot {parent.snapshot_id}): add files first"
+                    f"incremental training continues {name}; algorithm {request.algorithm!r} differs"
                 )
-            base_snapshot = parent.snapshot_id
+            algorithm, params = name, dict(parent.model_params or {})
+            if parent.dataset_id == dataset.id:
+                base_snapshot = parent.snapshot_id
     else:
         if predictor is not None:
             raise Conflict(
                 f"predictor {request.predictor_name!r} already exists: choose another name, or set "
                 "is_incremental to train a new version of it"
             )
-        algorithm = validation.algorithm(request.algorithm, kind)
-        params = validation.params(algorithm, request.params)
-    target = next(r for r in roles if r["attribute"] == "Target")
-    validation.check_target(validation.read_target(ctx, dataset, target["name"], target["data_type"]), kind)
+        if forecast:
+            algorithm = forecasting.algorithm(request.algorithm)
+            params = forecasting.check(
+                ctx=ctx, settings=settings, dataset=dataset, roles=roles, request=request
+            )
+        else:
+            algorithm = validation.algorithm(request.algorithm, kind)
+            params = validation.params(algorithm, request.params)
+    if not forecast:
+        target = next(r for r in roles if r["attribute"] == "Target")
+        validation.check_target(
+            validation.read_target(ctx, dataset, target["name"], target["data_type"]), kind
+        )
 
     if predictor is None:
         predictor = Predictor(
@@ -196,12 +218,12 @@ def create(
 
 
 def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
-    search = run.algorithm == algorithms.AUTO
+    # A search's or a forecast's driver only coordinates: its trials and backtest folds take the CPUs.
+    search = run.algorithm == algorithms.AUTO or run.problem_type == "Forecasting"
     return jobs.submit(
         entrypoint=ENTRYPOINT.format(id=run.id),
         metadata={"raylake_kind": "training", "tenant_id": run.tenant_id, "train_id": str(run.id)},
         env_vars={**job_environment(settings), callbacks.ENV_VAR: secret},
-        # A search's driver only coordinates: its trials take the CPUs (one each).
         num_cpus=0 if search else settings.train_cpus,
     )
 
@@ -301,6 +323,8 @@ def update_preprocess(
         raise Conflict(
             f"training run {run.id} is {run.status}: only a completed run's preprocessing can change"
         )
+    if run.problem_type == "Forecasting":
+        raise Invalid(f"run {run.id} forecasts: a forecaster's state is its own (train a new version)")
     current = session.get(PreprocessState, run.preprocess_id)
     assert current is not None
     if state.tenant_id != run.tenant_id:

@@ -21,7 +21,6 @@ from raylake.schemas.training import ColumnRoleIn
 
 ATTRIBUTES = ("Id", "Target", "Feature", "Time", "Ignore")
 PROBLEM_TYPES = ("Classification", "Regression", "Forecasting")
-SUPPORTED = ("Classification", "Regression")
 MAX_CLASSES = 100
 MIN_ROWS = 10
 NUMERIC = {"Integer", "Float"}
@@ -38,8 +37,6 @@ class Target:
 def problem_type(text: str) -> str:
     for name in PROBLEM_TYPES:
         if text.strip().lower() == name.lower():
-            if name not in SUPPORTED:
-                raise Invalid(f"problem_type {name} is not yet supported; use Classification or Regression")
             return name
     raise Invalid(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, not {text[:40]!r}")
 

@@ -1,0 +1,1 @@
+"""Time-series forecasting: frequencies, regular panels, lag features, candidate models, backtests."""
