@@ -58,9 +58,9 @@ class ServedModel:
         return self.predict_matrix(X, explain=explain)
 
     def predict_matrix(self, X: np.ndarray, *, explain: bool = False) -> list[dict[str, Any]]:
-        contributions = self.contributions(X) if explain else None
+        proba = self.model.predict_proba(X) if self.classification else None
+        contributions = self.contributions(X, proba) if explain else None
         if self.classification:
-            proba = self.model.predict_proba(X)
             assert proba is not None and self.preprocessor.classes is not None
             classes = self.preprocessor.classes
             labels = self.labels(np.argmax(proba, axis=1))
@@ -84,7 +84,7 @@ class ServedModel:
 
     # ------------------------------------------------------------------ explanations
 
-    def contributions(self, X: np.ndarray) -> list[dict[str, float]]:
+    def contributions(self, X: np.ndarray, proba: np.ndarray | None = None) -> list[dict[str, float]]:
         """Per row, each original column's SHAP contribution to the predicted output.
 
         Tree models are explained exactly (LightGBM's own ``pred_contrib``, tree SHAP for scikit-learn
@@ -92,13 +92,13 @@ class ServedModel:
         value), so a contribution reads "what this value changes compared with a default input"."""
         values = self._feature_values(X)  # (rows, features, outputs)
         if self.classification and values.shape[2] > 1:
-            chosen = np.argmax(self.model.predict_proba(X), axis=1)
+            chosen = np.argmax(proba if proba is not None else self.model.predict_proba(X), axis=1)
             per_row = values[np.arange(len(X)), :, chosen]
         else:
             per_row = values[:, :, 0]
             if self.classification and self.model.algorithm == "LightGBM":
                 # binary: LightGBM explains the log-odds of class 1; flip for rows predicted class 0
-                predicted = self.model.predict(X)
+                predicted = np.argmax(proba, axis=1) if proba is not None else self.model.predict(X)
                 per_row = np.where(predicted[:, None] == 1, per_row, -per_row)
         sources = self.preprocessor.feature_sources
         columns = list(dict.fromkeys(sources))

@@ -40,8 +40,9 @@ ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 40
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, models: Any | None = None) -> FastAPI:
-    """``models`` is the shared model pool's Serve handle (None outside Serve: inference answers 503)."""
+def create_app(settings: Settings, models: Any | None = None, dedicated: Any | None = None) -> FastAPI:
+    """``models`` is the shared model pool's Serve handle and ``dedicated`` builds a version's own Serve
+    application (both None outside Serve: inference answers 503)."""
     app = FastAPI(
         title="raylake",
         version=__version__,
@@ -54,7 +55,7 @@ def create_app(settings: Settings, models: Any | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.sqlalchemy_url)
     app.state.jobs = RayJobs.from_settings(settings)
     app.state.lake = lake.open_lake(settings)
-    app.state.gateway = ServeGateway(settings, models)
+    app.state.gateway = ServeGateway(settings, models, dedicated)
     app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
 
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)

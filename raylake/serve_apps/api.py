@@ -8,6 +8,7 @@ from ray.serve.handle import DeploymentHandle
 
 from raylake.platform.app import create_app
 from raylake.platform.config import Settings
+from raylake.serve_apps.models import dedicated_application
 
 
 @serve.deployment(
@@ -24,4 +25,4 @@ class ApiIngress:
         self._models = models
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._settings, self._models)
+        return create_app(self._settings, self._models, dedicated_application)

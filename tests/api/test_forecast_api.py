@@ -227,6 +227,12 @@ def test_forecasting_training_refuses_bad_series(api):
             "attribute_name Time",
         ),
     ]
+    details = api.client.post(
+        "/api/v1/train/get_details",
+        json={"dataset_id": upload(api, headers, sales_csv(30)), "problem_type": "Forecasting"},
+        headers=headers,
+    )
+    assert details.json()["algorithms"] == ["auto", "LightGBM", "SeasonalDrift", "SeasonalNaive"]
     for content, overrides, words in cases:
         resp = train_on(content, **overrides)
         assert resp.status_code == 422, (overrides, resp.text)

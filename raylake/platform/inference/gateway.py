@@ -25,9 +25,10 @@ async def _result(response: Any) -> Any:
 
 
 class ServeGateway:
-    def __init__(self, settings: Settings, pool: Any | None) -> None:
+    def __init__(self, settings: Settings, pool: Any | None, dedicated: Any | None = None) -> None:
         self._settings = settings
         self._pool = pool
+        self._dedicated = dedicated  # (settings, replicas) -> a Serve application of one version
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -87,10 +88,10 @@ class ServeGateway:
     def deploy(self, app_name: str, replicas: int) -> None:
         from ray import serve
 
-        from raylake.serve_apps.models import dedicated_application
-
+        if self._dedicated is None:
+            raise ServiceUnavailable("this API runs without model replicas (not under Ray Serve)")
         try:
-            serve.run(dedicated_application(self._settings, replicas), name=app_name, route_prefix=None)
+            serve.run(self._dedicated(self._settings, replicas), name=app_name, route_prefix=None)
         except Exception as exc:
             log.warning("deploying %s failed: %s", app_name, exc)
             raise ServiceUnavailable(f"could not deploy {app_name}: {type(exc).__name__}") from exc

@@ -64,7 +64,9 @@ def details(*, session: Session, principal: Principal, request: DetailsRequest) 
         ],
         "attributes": list(validation.ATTRIBUTES),
         "problem_types": list(validation.PROBLEM_TYPES),
-        "algorithms": [
+        "algorithms": list(forecasting.ALGORITHMS)
+        if kind == "Forecasting"
+        else [
             name for name, spec in algorithms.ALGORITHMS.items() if kind is None or kind in spec.problem_types
         ]
         + [algorithms.AUTO],
