@@ -13,13 +13,16 @@ from fastapi import APIRouter, FastAPI
 
 from raylake import __version__
 from raylake.platform import lake
+from raylake.platform.auth.principals import PrincipalCache
 from raylake.platform.auth.router import router as auth_router
 from raylake.platform.config import Settings
 from raylake.platform.datalake.router import router as datalake_router
 from raylake.platform.datasets.router import router as datasets_router
 from raylake.platform.db import make_engine
+from raylake.platform.deps import ForgetPrincipals
 from raylake.platform.errors import register_error_handlers
 from raylake.platform.files.router import router as files_router
+from raylake.platform.inference.cache import ServableCache
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.router import router as inference_router
@@ -58,12 +61,13 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     app.state.gateway = ServeGateway(settings, models, dedicated)
     app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
 
+    app.state.principals = PrincipalCache(settings.auth_cache_s)
+    app.state.servables = ServableCache(settings.inference_cache_s)
+
     api = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for router in (auth_router, users_router, tenants_router, rbac_router):
+        api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (
-        auth_router,
-        users_router,
-        tenants_router,
-        rbac_router,
         utils_router,
         templates_router,
         datasets_router,

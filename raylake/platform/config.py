@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     inference_max_instances: int = Field(1000, ge=1)
     inference_timeout_s: float = Field(30.0, gt=0)
     prediction_log_flush_s: float = Field(1.0, gt=0)
+    # How long an API replica trusts a verified access token before checking the store again (see
+    # auth/principals.py: changes made through another replica take up to this long); 0 turns it off.
+    auth_cache_s: float = Field(5.0, ge=0)
+    # How long an API replica reuses a model's description for real-time calls (inference/cache.py).
+    inference_cache_s: float = Field(5.0, ge=0)
     # Forecasting: the longest horizon a predictor trains for or a forecast asks for, in steps.
     forecast_max_steps: int = Field(500, ge=1)
 

@@ -7,13 +7,14 @@ per-job token). A test walks the app's routes and fails on any route that declar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from raylake.platform import callbacks
 from raylake.platform.auth import service as auth
@@ -26,21 +27,23 @@ from raylake.platform.rbac.catalogue import PERMISSIONS
 from raylake.platform.tenancy import Principal
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
+# Dependencies that only read app state are ``async def``: FastAPI runs a sync dependency in a worker
+# thread, and on the prediction hot path each such hop costs more CPU than the work it wraps.
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def get_jobs(request: Request) -> RayJobs:
+async def get_jobs(request: Request) -> RayJobs:
     return request.app.state.jobs
 
 
-def get_lake(request: Request) -> Lake:
+async def get_lake(request: Request) -> Lake:
     return request.app.state.lake
 
 
@@ -57,7 +60,7 @@ JobsDep = Annotated[RayJobs, Depends(get_jobs)]
 BearerDep = Annotated[str | None, Depends(_bearer)]
 
 
-def callback_token(
+async def callback_token(
     token: Annotated[str | None, Header(alias=callbacks.HEADER, include_in_schema=False)] = None,
 ) -> str | None:
     return token
@@ -73,10 +76,42 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def current_authenticated(session: SessionDep, settings: SettingsDep, token: BearerDep) -> auth.Authenticated:
-    if not token:
-        raise Unauthorized("Not authenticated")
-    return auth.authenticate(session=session, settings=settings, token=token)
+def _verify(request: Request, token: str) -> auth.Authenticated:
+    with session_scope(request.app.state.engine) as session:
+        return auth.authenticate(session=session, settings=request.app.state.settings, token=token)
+
+
+async def current_principal(request: Request, token: str) -> Principal:
+    """The verified caller: from this replica's short-lived cache, else checked against the store
+    (in a worker thread: the check queries the database)."""
+    cache = request.app.state.principals
+    principal = cache.get(token)
+    if principal is None:
+        verified = await run_in_threadpool(_verify, request, token)
+        principal = verified.principal
+        cache.put(token, principal, float(verified.claims["exp"]))
+    return principal
+
+
+async def forget_principals(request: Request) -> AsyncIterator[None]:
+    """On the routers that change who may do what (auth, users, tenants, RBAC): after every write,
+    clear this replica's cache of verified callers, before the response is sent."""
+    yield
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        request.app.state.principals.clear()
+
+
+ForgetPrincipals = Depends(forget_principals, scope="function")
+
+
+async def forget_servables(request: Request) -> AsyncIterator[None]:
+    """On the routes that change what a model id serves (delete, switch preprocessing, deploy): clear
+    this replica's cache of described models (``inference/cache.py``) before the response is sent."""
+    yield
+    request.app.state.servables.clear()
+
+
+ForgetServables = Depends(forget_servables, scope="function")
 
 
 class Allow:
@@ -102,8 +137,8 @@ class Allow:
         """No user: the service checks the ``X-Callback-Token`` against the one row it reports for."""
         return cls(None, callback=True)
 
-    def __call__(
-        self, session: SessionDep, settings: SettingsDep, token: BearerDep, callback_token: CallbackTokenDep
+    async def __call__(
+        self, request: Request, token: BearerDep, callback_token: CallbackTokenDep
     ) -> Principal | None:
         if self.public:
             return None
@@ -111,7 +146,9 @@ class Allow:
             if not callback_token:
                 raise Unauthorized("Callback token required")
             return None
-        principal = current_authenticated(session, settings, token).principal
+        if not token:
+            raise Unauthorized("Not authenticated")
+        principal = await current_principal(request, token)
         if self.permission == "superuser":
             if not principal.is_superuser:
                 raise Forbidden("Superuser only")

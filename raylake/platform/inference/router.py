@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from raylake.platform.db import session_scope
 from raylake.platform.deps import (
     MAX_ID,
     CallbackTokenDep,
+    ForgetServables,
     JobCallback,
     JobsDep,
     LakeDep,
@@ -21,6 +23,7 @@ from raylake.platform.inference import forecasts, service
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.models import Prediction
+from raylake.platform.tenancy import Principal
 from raylake.schemas.inference import (
     BatchCallback,
     BatchRequest,
@@ -38,14 +41,15 @@ from raylake.schemas.inference import PredictionLog as PredictionLogOut
 from raylake.schemas.training import CallbackAck, StatusMessage
 
 router = APIRouter(prefix="/inference", tags=["inference"])
+INLINE_ROWS = 50  # more rows than this are parsed in a worker thread, off the event loop
 ModelId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
-def get_gateway(request: Request) -> ServeGateway:
+async def get_gateway(request: Request) -> ServeGateway:
     return request.app.state.gateway
 
 
-def get_prediction_log(request: Request) -> PredictionLog:
+async def get_prediction_log(request: Request) -> PredictionLog:
     return request.app.state.prediction_log
 
 
@@ -53,19 +57,32 @@ GatewayDep = Annotated[ServeGateway, Depends(get_gateway)]
 LogDep = Annotated[PredictionLog, Depends(get_prediction_log)]
 
 
+def _describe(request: Request, principal: Principal, train_id: int) -> service.Servable:
+    with session_scope(request.app.state.engine) as session:
+        return service.describe(session=session, principal=principal, train_id=train_id)
+
+
 @router.post("/", response_model=PredictResponse, response_model_exclude_none=True)
 async def predict(
-    session: SessionDep,
+    request: Request,
     settings: SettingsDep,
     gateway: GatewayDep,
     prediction_log: LogDep,
     principal: allow("inference:run"),
     body: PredictRequest,
 ) -> dict:
-    # Async: the replica call is awaited on the event loop; the checks (database) run in a thread.
-    prepared = await run_in_threadpool(
-        lambda: service.prepare(session=session, settings=settings, principal=principal, request=body)
+    """The hot path: no database session of its own. The model's description comes from this
+    replica's short-lived cache (``cache.py``), the caller from the principal cache, and the replica
+    call is awaited on the event loop."""
+    servable = await request.app.state.servables.resolve(
+        principal, body.train_id, lambda: _describe(request, principal, body.train_id)
     )
+    if body.instances is not None and len(body.instances) > INLINE_ROWS:
+        prepared = await run_in_threadpool(
+            lambda: service.prepare(servable=servable, settings=settings, request=body)
+        )
+    else:
+        prepared = service.prepare(servable=servable, settings=settings, request=body)
     results = await gateway.predict(prepared.key, prepared.app_name, prepared.rows, body.explain)
     run = prepared.run
     prediction_log.record(
@@ -185,7 +202,7 @@ def predictions(
     )
 
 
-@router.post("/deploy", response_model=DeployResponse, status_code=201)
+@router.post("/deploy", response_model=DeployResponse, status_code=201, dependencies=[ForgetServables])
 def deploy(
     session: SessionDep,
     gateway: GatewayDep,
@@ -204,7 +221,7 @@ def deploy(
     )
 
 
-@router.delete("/deploy", response_model=StatusMessage)
+@router.delete("/deploy", response_model=StatusMessage, dependencies=[ForgetServables])
 def undeploy(
     session: SessionDep, gateway: GatewayDep, principal: allow("inference:run"), train_id: ModelId
 ) -> StatusMessage:

@@ -128,6 +128,29 @@ def _parse(data_type: str, value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Servable:
+    """What a real-time call needs to know about its model, read once and reused (``cache.py``): the
+    run and predictor (detached, read-only), its dedicated deployment if any, its target and accuracy."""
+
+    run: TrainingRun
+    predictor: Predictor
+    app_name: str | None
+    target: str
+    accuracy: float | None
+
+
+def describe(*, session: Session, principal: Principal, train_id: int) -> Servable:
+    """The caller's completed, predicting model (404 another tenant's or none; 409 unfinished; 422 a
+    forecaster)."""
+    run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
+    _not_forecasting(run)
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    app_name = deployment.app_name if deployment else None
+    session.expunge_all()  # these rows outlive the session (cached, read on the event loop)
+    return Servable(run, predictor, app_name, _target(run), accuracy_of(run.metrics))
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A validated real-time request: which model replica to ask, with which rows."""
 
@@ -141,10 +164,9 @@ class Prepared:
     accuracy: float | None
 
 
-def prepare(
-    *, session: Session, settings: Settings, principal: Principal, request: PredictRequest
-) -> Prepared:
-    """Everything checked before a model replica is asked: size, model, preprocessing, target, rows."""
+def prepare(*, servable: Servable, settings: Settings, request: PredictRequest) -> Prepared:
+    """Everything checked before a model replica is asked: size, preprocessing, target, rows. Plain
+    CPU work on the described model: no database."""
     if (request.features is None) == (request.instances is None):
         raise Invalid("send either features (one row) or instances (a list of rows)")
     rows = [request.features] if request.features is not None else list(request.instances or [])
@@ -155,24 +177,19 @@ def prepare(
             f"{len(rows)} instances exceed the limit of {settings.inference_max_instances} per call; "
             "use batchPrediction for large inputs"
         )
-    run, predictor = servable_run(session=session, principal=principal, train_id=request.train_id)
-    _not_forecasting(run)
+    run = servable.run
     preprocess_id = _check_preprocess(run, request.preprocess_id)
-    target = _target(run)
-    if request.target is not None and request.target.strip() != target:
-        raise Invalid(f"model {run.id} predicts {target!r}, not {request.target!r}")
-    parsed = prepare_rows(run, rows)
-    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
-    session.expunge_all()  # the rows travel to the event loop; nothing lazy may load there
+    if request.target is not None and request.target.strip() != servable.target:
+        raise Invalid(f"model {run.id} predicts {servable.target!r}, not {request.target!r}")
     return Prepared(
         key=model_id(run.tenant_id, run.id, preprocess_id),  # type: ignore[arg-type]
-        app_name=deployment.app_name if deployment else None,
-        rows=parsed,
+        app_name=servable.app_name,
+        rows=prepare_rows(run, rows),
         single=request.features is not None,
         run=run,
-        predictor=predictor,
-        target=target,
-        accuracy=accuracy_of(run.metrics),
+        predictor=servable.predictor,
+        target=servable.target,
+        accuracy=servable.accuracy,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from raylake.platform.deps import (
     MAX_ID,
     CallbackTokenDep,
+    ForgetServables,
     IdPath,
     JobCallback,
     JobsDep,
@@ -119,7 +120,7 @@ def get_run(
     return public(run, service.predictor_of(session, run), TrainDetail)
 
 
-@router.delete("/delete/{id}", response_model=StatusMessage)
+@router.delete("/delete/{id}", response_model=StatusMessage, dependencies=[ForgetServables])
 def delete(
     session: SessionDep,
     ctx: LakeDep,
@@ -132,7 +133,7 @@ def delete(
     return StatusMessage(message="Training job deleted successfully")
 
 
-@router.post("/update/", response_model=DataMessage)
+@router.post("/update/", response_model=DataMessage, dependencies=[ForgetServables])
 def update(session: SessionDep, principal: allow("train:run"), body: UpdateRequest) -> DataMessage:
     service.update_preprocess(
         session=session, principal=principal, train_id=body.train_id, preprocess_id=body.preprocess_id
