@@ -134,15 +134,13 @@ def predict(settings: Settings, engine: Engine, prediction: Prediction, work: Pa
         table_name, total = dataset.iceberg_table_name, max(1, dataset.valid_records)
         present = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
         columns = list(run.columns)
-        key = model_id(run.tenant_id, run.id, run.preprocess_id)  # type: ignore[arg-type]
+        key = model_id(run.tenant_id, run.id, run.preprocess_id)
     ids = [c["name"] for c in columns if c["attribute"] == "Id" and c["name"] in present]
     inputs = [c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present]
     target = next(c for c in columns if c["attribute"] == "Target")
     actual = target["name"] if present.get(target["name"]) == target["data_type"] else None
 
-    def progress(stage: str, percent: int) -> None:
-        runtime.update(engine, Prediction, prediction.id, stage=stage, percent=max(2, min(percent, 99)))
-
+    progress = runtime.progress(engine, Prediction, prediction.id, low=2)
     progress("reading", 5)
     ray.init(log_to_driver=False)
     context = ray.data.DataContext.get_current()

@@ -32,9 +32,7 @@ BACKGROUND_ROWS = 100
 
 
 def importance(settings: Settings, engine, job: FeatureImportanceJob) -> dict[str, float]:
-    def progress(stage: str, percent: int) -> None:
-        runtime.update(engine, FeatureImportanceJob, job.id, stage=stage, percent=percent)
-
+    progress = runtime.progress(engine, FeatureImportanceJob, job.id, low=0)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, job.training_run_id)
         if run is None or run.artifact_key is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -61,6 +62,19 @@ def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -
             if hasattr(row, stamp):
                 setattr(row, stamp, utcnow())
         session.add(row)
+
+
+def progress(
+    engine: Engine, model: type[SQLModel], row_id: int | None, low: int = 5
+) -> Callable[[str, int], None]:
+    """A job's progress reporter: stage and percent on its row, kept within ``low``..99 (100 is the
+    result's to set)."""
+    assert row_id is not None
+
+    def report(stage: str, percent: int) -> None:
+        update(engine, model, row_id, stage=stage, percent=max(low, min(int(percent), 99)))
+
+    return report
 
 
 def callback_token(settings: Settings, kind: str, row_id: int) -> str:

@@ -76,9 +76,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
     """Fit and evaluate; returns the ``result`` object ``train/result`` receives."""
     assert run.id is not None
 
-    def progress(stage: str, percent: int) -> None:
-        runtime.update(engine, TrainingRun, run.id, stage=stage, percent=max(5, min(int(percent), 99)))
-
+    progress = runtime.progress(engine, TrainingRun, run.id)
     ctx = lake.open_lake(settings)
     progress("reading", 5)
     frame = read_rows(ctx, engine, run)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Engine
 
 from raylake.ml.forecast import backtest, pipeline
@@ -33,10 +34,19 @@ def ray_runner(calls: Sequence[backtest.Call]) -> list[Any]:
     if not ray.is_initialized():
         ray.init(log_to_driver=False)
     remotes: dict[Any, Any] = {}
+    stored: dict[int, Any] = {}  # each large argument goes to the object store once, whatever its uses
+
+    def shared(value: Any) -> Any:
+        if isinstance(value, pl.DataFrame):
+            if id(value) not in stored:
+                stored[id(value)] = ray.put(value)
+            return stored[id(value)]
+        return value
+
     refs = []
     for fn, kwargs in calls:
         remote = remotes.setdefault(fn, ray.remote(num_cpus=1, max_retries=1)(fn))
-        refs.append(remote.remote(**kwargs))
+        refs.append(remote.remote(**{name: shared(value) for name, value in kwargs.items()}))
     return ray.get(refs)
 
 
@@ -55,9 +65,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
 
     assert run.id is not None
 
-    def progress(stage: str, percent: int) -> None:
-        runtime.update(engine, TrainingRun, run.id, stage=stage, percent=max(5, min(int(percent), 99)))
-
+    progress = runtime.progress(engine, TrainingRun, run.id)
     ctx = lake.open_lake(settings)
     progress("reading", 5)
     rows = read_rows(ctx, engine, run)

@@ -151,7 +151,7 @@ def test_backtest_picks_the_better_model_and_calibrates_intervals():
         metrics["model"] == "LightGBM"
         and candidates["LightGBM"]["mase"] < candidates["SeasonalNaive"]["mase"]
     )
-    assert metrics["backtest"]["folds"] == 3 and metrics["coverage_out_of_fold"]
+    assert metrics["backtest"]["folds"] == 5 and metrics["coverage_out_of_fold"]
     assert 0.75 <= metrics["interval_coverage"] <= 1.0
     assert len(metrics["per_step"]["mase"]) == 7
     forecaster = result.forecaster
@@ -184,7 +184,7 @@ def test_seasonal_naive_on_a_trending_series_and_min_history():
     ] == pytest.approx(last_year[0])
     assert points[0]["date"] == "1961-01-01"
     assert backtest.min_history(12) == 25
-    assert backtest.origins(panel.frame, 12) == 3 and backtest.origins(panel.frame.head(40), 12) == 2
+    assert backtest.origins(panel.frame, 12) == 8 and backtest.origins(panel.frame.head(40), 12) == 2
 
 
 def test_conformal_width_is_the_finite_sample_quantile():

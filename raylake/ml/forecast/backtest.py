@@ -1,6 +1,7 @@
 """Rolling-origin backtest: which candidate forecasts best, how well per step, and how wide intervals are.
 
-The last ``folds x horizon`` points of every series are forecast ``folds`` times, each time from a model
+The last ``folds x horizon`` points of every series are forecast ``folds`` times (3, up to 8 for a
+few short-horizon series), each time from a model
 fitted only on what came before that origin. The candidate with the lowest mean MASE wins. Its scaled
 errors calibrate a split-conformal interval: ``|error| / (scale * sqrt(step))`` pooled over series,
 steps and folds, its ``level`` quantile (finite-sample corrected) is the interval's width. Coverage is
@@ -30,7 +31,9 @@ from raylake.ml.forecast.forecaster import (
 )
 from raylake.ml.forecast.frequency import parse
 
-MAX_FOLDS = 3
+MIN_FOLDS = 3
+MAX_FOLDS = 8
+MIN_ERRORS = 240  # forecast errors (series x steps x folds) the backtest should have
 
 # A runner runs (function, keywords) calls and returns their results in order: one after the other in
 # process, or as Ray tasks spread over the cluster's CPUs.
@@ -48,9 +51,13 @@ def min_history(horizon: int) -> int:
 
 
 def origins(frame: pl.DataFrame, horizon: int) -> int:
-    """How many backtest folds every series has room for (at most MAX_FOLDS, at least 1)."""
-    shortest = int(frame.group_by("series").len()["len"].min())  # type: ignore[arg-type]
-    return max(1, min(MAX_FOLDS, (shortest - horizon - 1) // horizon))
+    """How many backtest folds: three, more (up to MAX_FOLDS) while they give fewer than MIN_ERRORS
+    forecast errors to choose and calibrate on (a single long series), never more than every series
+    has room for, and at least one."""
+    lengths = frame.group_by("series").len()["len"]
+    shortest, series = int(lengths.min()), lengths.len()  # type: ignore[arg-type]
+    wanted = min(MAX_FOLDS, max(MIN_FOLDS, math.ceil(MIN_ERRORS / (series * horizon))))
+    return max(1, min(wanted, (shortest - horizon - 1) // horizon))
 
 
 def split(frame: pl.DataFrame, horizon: int, folds: int, fold: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -66,8 +73,9 @@ def split(frame: pl.DataFrame, horizon: int, folds: int, fold: int) -> tuple[pl.
 def fold_forecast(
     *,
     model: str,
-    train: pl.DataFrame,
-    test: pl.DataFrame,
+    frame: pl.DataFrame,
+    folds: int,
+    fold: int,
     spec: dict[str, Any],
     frequency: str,
     series_ids: list[str],
@@ -75,7 +83,11 @@ def fold_forecast(
     seed: int = 0,
     threads: int = 1,
 ) -> dict[str, np.ndarray]:
-    """One candidate on one fold: actuals, forecasts, and the scales the errors are measured in."""
+    """One candidate on one fold: actuals, forecasts, and the scales the errors are measured in.
+
+    Every fold task gets the whole panel and cuts its own fold: on the cluster the panel then travels
+    to the object store once, not once per fold."""
+    train, test = split(frame, horizon, folds, fold)
     feature_spec = FeatureSpec.from_json(spec)
     freq = parse(frequency)
     scales = series_scales(train)["scale"].to_numpy()

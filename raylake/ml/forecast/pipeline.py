@@ -42,7 +42,6 @@ def fit(
     series_ids = panel.series
     spec = FeatureSpec.build(freq, frame, panel.exog, len(series_ids))
     folds = backtest.origins(frame, horizon)
-    splits = [backtest.split(frame, horizon, folds, k) for k in range(folds)]
     common = {"spec": spec.to_json(), "series_ids": series_ids, "seed": seed}
 
     def fold_calls(model: str) -> list[backtest.Call]:
@@ -52,13 +51,14 @@ def fit(
                 {
                     **common,
                     "model": model,
-                    "train": train,
-                    "test": test,
+                    "frame": frame,
+                    "folds": folds,
+                    "fold": k,
                     "frequency": freq.name,
                     "horizon": horizon,
                 },
             )
-            for train, test in splits
+            for k in range(folds)
         ]
 
     progress("backtesting", 20)
