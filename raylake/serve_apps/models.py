@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import polars as pl
 from ray import serve
 from ray.serve import Application
 
@@ -69,7 +70,10 @@ def _deployment(models_per_replica: int) -> Any:
                 raise ValueError("this model does not forecast")
             if unique_id not in model.series:
                 raise SeriesNotFound(f"series {unique_id!r} is not one the model was trained on")
-            return model.forecast(unique_id, steps, model.future_exog(unique_id, steps, exogenous))
+            try:
+                return model.forecast(unique_id, steps, model.future_exog(unique_id, steps, exogenous))
+            except pl.exceptions.PolarsError as exc:  # values that do not fit the features: the caller's 422
+                raise ValueError(f"the exogenous values do not fit the model: {exc}") from None
 
         async def check_health(self) -> None:
             return None

@@ -221,6 +221,7 @@ def test_forecasting_training_refuses_bad_series(api):
         (sales_csv(30), {"forecast_horizon": 20}, "needs at least 41"),
         (sales_csv(30), {"forecast_horizon": 10**6}, "above the maximum"),
         (sales_csv(30), {"algorithm": "RandomForest"}, "not valid for Forecasting"),
+        (sales_csv(30), {"shap_enabled": True}, "shap_enabled is not available"),
         (
             sales_csv(30),
             {"columns": [c for c in COLUMNS if c["attribute_name"] != "Time"]},

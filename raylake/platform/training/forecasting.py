@@ -57,6 +57,12 @@ def _roles(roles: list[dict[str, Any]]) -> dict[str, Any]:
     if target["data_type"] not in NUMERIC:
         raise Invalid(f"Forecasting needs a numeric target; {target['name']!r} is {target['data_type']}")
     exog = [r["name"] for r in named("Feature")]
+    dated = [r["name"] for r in named("Feature") if r["data_type"] in ("Date", "DateTime")]
+    if dated:
+        raise Invalid(
+            f"date columns cannot be exogenous features ({', '.join(dated)}): the model derives calendar "
+            "features from the Time column; mark them Ignore"
+        )
     clashing = sorted(set(exog) & RESERVED)
     if clashing:
         raise Invalid(
