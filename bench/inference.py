@@ -182,6 +182,7 @@ def batch(base: str, headers: dict[str, str], settings: Settings, run: dict, row
     )
     resp.raise_for_status()
     prediction_id = resp.json()["prediction_id"]
+    stages: dict[str, float] = {}  # when each stage was first seen, from submit
     while True:
         result = httpx.get(
             f"{base}/api/v1/inference/result",
@@ -189,10 +190,12 @@ def batch(base: str, headers: dict[str, str], settings: Settings, run: dict, row
             headers=headers,
             timeout=60,
         ).json()
+        stages.setdefault(result["stage"], round(time.perf_counter() - start, 1))
         if result["status"] in FINAL:
             break
         time.sleep(0.2)
     ours = time.perf_counter() - start
+    print(f"batch stages (s from submit): {stages}")
     if result["status"] != "completed":
         raise SystemExit(f"batch failed: {result['error']}")
 
