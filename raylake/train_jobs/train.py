@@ -72,6 +72,25 @@ def parent_artifacts(engine: Engine, store: FileStore, run: TrainingRun) -> arti
     return artifacts.load(store, prefix, key)
 
 
+def lineage(engine: Engine, run: TrainingRun, algorithm: str) -> dict[str, Any]:
+    """What the model folder's manifest says about where the model came from."""
+    with session_scope(engine) as session:
+        predictor = session.get(Predictor, run.predictor_id)
+        predictor_name = predictor.predictor_name if predictor else ""
+    return {
+        "train_id": run.id,
+        "predictor_name": predictor_name,
+        "version": run.version,
+        "parent_id": run.parent_id,
+        "dataset_id": run.dataset_id,
+        "snapshot_id": run.snapshot_id,
+        "base_snapshot_id": run.base_snapshot_id,
+        "problem_type": run.problem_type,
+        "algorithm": algorithm,
+        "created_at": utcnow().isoformat(),
+    }
+
+
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
     """Fit and evaluate; returns the ``result`` object ``train/result`` receives."""
     assert run.id is not None
@@ -102,26 +121,12 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
         shutil.rmtree(tune_dir, ignore_errors=True)
     progress("saving", 95)
     prefix = model_prefix(run)
-    with session_scope(engine) as session:
-        predictor = session.get(Predictor, run.predictor_id)
-        predictor_name = predictor.predictor_name if predictor else ""
     artifacts.save(
         ctx.store,
         prefix,
         model=result.model,
         preprocessor=result.preprocessor,
-        lineage={
-            "train_id": run.id,
-            "predictor_name": predictor_name,
-            "version": run.version,
-            "parent_id": run.parent_id,
-            "dataset_id": run.dataset_id,
-            "snapshot_id": run.snapshot_id,
-            "base_snapshot_id": run.base_snapshot_id,
-            "problem_type": run.problem_type,
-            "algorithm": result.algorithm,
-            "created_at": utcnow().isoformat(),
-        },
+        lineage=lineage(engine, run, result.algorithm),
     )
     return {
         "metrics": result.metrics,

@@ -18,12 +18,10 @@ from raylake.ml.forecast import backtest, pipeline
 from raylake.ml.forecast.frequency import parse
 from raylake.ml.forecast.panel import regularise
 from raylake.platform import lake
-from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
-from raylake.platform.db import session_scope
-from raylake.platform.training import artifacts
-from raylake.platform.training.models import Predictor, TrainingRun
-from raylake.platform.training.service import model_prefix
+from raylake.platform.training import artifacts, forecasting
+from raylake.platform.training.models import TrainingRun
+from raylake.platform.training.service import input_schema, model_prefix
 from raylake.train_jobs import runtime
 
 
@@ -50,18 +48,8 @@ def ray_runner(calls: Sequence[backtest.Call]) -> list[Any]:
     return ray.get(refs)
 
 
-def roles_of(run: TrainingRun) -> dict[str, Any]:
-    by = {r["attribute"]: r["name"] for r in run.columns}
-    return {
-        "time": by["Time"],
-        "target": by["Target"],
-        "series": by.get("Id"),
-        "exog": [r["name"] for r in run.columns if r["attribute"] == "Feature"],
-    }
-
-
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
-    from raylake.train_jobs.train import read_rows
+    from raylake.train_jobs.train import lineage, read_rows
 
     assert run.id is not None
 
@@ -69,7 +57,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
     ctx = lake.open_lake(settings)
     progress("reading", 5)
     rows = read_rows(ctx, engine, run)
-    roles, params = roles_of(run), run.params
+    roles, params = forecasting.column_names(run.columns), run.params
     horizon = int(params["horizon"])
     started = time.monotonic()
     panel = regularise(
@@ -94,30 +82,13 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
     )
     progress("saving", 95)
     prefix = model_prefix(run)
-    with session_scope(engine) as session:
-        predictor = session.get(Predictor, run.predictor_id)
-        predictor_name = predictor.predictor_name if predictor else ""
-    schema = [
-        {"column_name": r["name"], "data_type": r["data_type"], "attribute_name": r["attribute"]}
-        for r in run.columns
-        if r["attribute"] in ("Time", "Id", "Feature")
-    ]
+    schema = input_schema(run)
     artifacts.save_forecaster(
         ctx.store,
         prefix,
         forecaster=result.forecaster,
         schema=schema,
-        lineage={
-            "train_id": run.id,
-            "predictor_name": predictor_name,
-            "version": run.version,
-            "parent_id": run.parent_id,
-            "dataset_id": run.dataset_id,
-            "snapshot_id": run.snapshot_id,
-            "problem_type": run.problem_type,
-            "algorithm": result.forecaster.model,
-            "created_at": utcnow().isoformat(),
-        },
+        lineage=lineage(engine, run, result.forecaster.model),
     )
     seconds = round(time.monotonic() - started, 3)
     candidates = result.metrics["backtest"]["candidates"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from raylake.platform.errors import Invalid
-from raylake.platform.training.forecasting import _roles, algorithm
+from raylake.platform.training.forecasting import algorithm, column_names
 
 
 def role(name: str, data_type: str, attribute: str) -> dict:
@@ -16,7 +16,7 @@ BASE = [role("Store", "String", "Id"), role("Day", "Date", "Time"), role("Sales"
 
 
 def test_roles_name_time_series_target_and_exogenous():
-    names = _roles([*BASE, role("Promo", "Integer", "Feature")])
+    names = column_names([*BASE, role("Promo", "Integer", "Feature")])
     assert names == {"time": "Day", "series": "Store", "target": "Sales", "exog": ["Promo"]}
 
 
@@ -33,7 +33,7 @@ def test_roles_name_time_series_target_and_exogenous():
 )
 def test_bad_roles_are_named(roles, words):
     with pytest.raises(Invalid, match=words):
-        _roles(roles)
+        column_names(roles)
 
 
 def test_algorithms():

@@ -13,6 +13,7 @@ and window definitions, so a model sees at forecast time exactly the features it
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -183,8 +184,6 @@ def step_features(
     """Features of every series' next step: ``buffer`` holds z up to ``position`` (exclusive), NaN before a
     series' start; ``times``/``exog`` are that step's timestamp and exogenous row per series. Column 0 is
     the level L the prediction is relative to."""
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN window is NaN, as in training
         level = np.nanmean(buffer[:, position - spec.level_window : position], axis=1)

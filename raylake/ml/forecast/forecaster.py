@@ -25,6 +25,7 @@ import polars as pl
 
 from raylake.ml.forecast.features import FeatureSpec, step_features, training_matrix
 from raylake.ml.forecast.frequency import Frequency, parse
+from raylake.ml.forecast.panel import parse_times
 
 LIGHTGBM = "LightGBM"
 SEASONAL_NAIVE = "SeasonalNaive"
@@ -225,8 +226,6 @@ class Forecaster:
         wanted = self.frequency.steps_from(self.history.last_time[i], steps)
         frame = pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame({"time": []})
         if frame.height:
-            from raylake.ml.forecast.panel import parse_times
-
             frame = frame.with_columns(parse_times(frame["time"].cast(pl.String)).alias("time"))
         steps_frame = pl.DataFrame({"time": pl.Series(wanted, dtype=pl.Datetime("us"))})
         for column in self.spec.exog:

@@ -24,12 +24,17 @@ from raylake.platform import lake
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
-from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Invalid
 from raylake.platform.inference.loading import model_id
-from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.inference.service import _check_preprocess, _parse, servable_run
-from raylake.platform.tenancy import Principal, scoped
+from raylake.platform.inference.models import Prediction
+from raylake.platform.inference.service import (
+    _check_preprocess,
+    _parse,
+    dedicated_app,
+    readable_dataset,
+    servable_run,
+)
+from raylake.platform.tenancy import Principal
 from raylake.platform.training.models import Predictor, TrainingRun
 from raylake.schemas.inference import ForecastRequest
 
@@ -99,11 +104,11 @@ def prepare(
             raise Invalid(
                 f"model {run.id} needs future values of {names}: send exogenous rows or a dataset_id"
             )
-    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    app_name = dedicated_app(session, run)
     session.expunge_all()
     return PreparedForecast(
         key=model_id(run.tenant_id, run.id, preprocess_id),  # type: ignore[arg-type]
-        app_name=deployment.app_name if deployment else None,
+        app_name=app_name,
         unique_id=unique_id,
         steps=request.steps,
         exogenous=exogenous,
@@ -148,13 +153,7 @@ def _inline_rows(run: TrainingRun, rows: list[dict[str, Any]]) -> list[dict[str,
 def _dataset_rows(
     session: Session, ctx: lake.Lake, principal: Principal, dataset_id: int, run: TrainingRun, unique_id: str
 ) -> list[dict[str, Any]]:
-    dataset = session.exec(
-        scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)
-    ).first()
-    if dataset is None:
-        raise Invalid(f"dataset {dataset_id} does not exist")
-    if not dataset.is_valid or dataset.snapshot_id is None or not dataset.iceberg_table_name:
-        raise Invalid(f"dataset {dataset.dataset_name!r} has no validated rows")
+    dataset = readable_dataset(session, principal, dataset_id)
     time = _time_column(run)["name"]
     series = next((c["name"] for c in run.columns if c["attribute"] == "Id"), None)
     features = [c["name"] for c in run.columns if c["attribute"] == "Feature"]

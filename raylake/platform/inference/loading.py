@@ -7,8 +7,6 @@ artifacts are. No path from a request ever reaches the file store.
 
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import Engine
 
 from raylake.ml.forecast.forecaster import Forecaster
@@ -53,10 +51,10 @@ def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Fo
         prefix, state_key = run.artifact_key, state.storage_key
         metrics = dict(run.metrics or {})
     store = open_store(settings)
-    manifest = json.loads(store.read_bytes(f"{prefix}/{artifacts.MANIFEST}"))
+    manifest = artifacts.read_manifest(store, prefix)
     if artifacts.is_forecaster(manifest):
         return artifacts.load_forecaster(store, prefix, manifest, state_key)
-    loaded = artifacts.load(store, prefix, state_key)
+    loaded = artifacts.load(store, prefix, state_key, manifest)
     return ServedModel.build(loaded.model, loaded.preprocessor, accuracy_of(metrics))
 
 

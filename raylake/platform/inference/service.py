@@ -144,10 +144,27 @@ def describe(*, session: Session, principal: Principal, train_id: int) -> Servab
     forecaster)."""
     run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
     _not_forecasting(run)
-    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
-    app_name = deployment.app_name if deployment else None
+    app_name = dedicated_app(session, run)
     session.expunge_all()  # these rows outlive the session (cached, read on the event loop)
     return Servable(run, predictor, app_name, _target(run), accuracy_of(run.metrics))
+
+
+def dedicated_app(session: Session, run: TrainingRun) -> str | None:
+    """The Serve application of the run's dedicated deployment; None: the shared pool serves it."""
+    deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
+    return deployment.app_name if deployment else None
+
+
+def readable_dataset(session: Session, principal: Principal, dataset_id: int) -> Dataset:
+    """A validated dataset of the caller's tenant that a request names as input (422 otherwise)."""
+    dataset = session.exec(
+        scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)
+    ).first()
+    if dataset is None:
+        raise Invalid(f"dataset {dataset_id} does not exist")
+    if not dataset.is_valid or dataset.snapshot_id is None or not dataset.iceberg_table_name:
+        raise Invalid(f"dataset {dataset.dataset_name!r} has no validated rows to predict")
+    return dataset
 
 
 @dataclass(frozen=True)
@@ -326,13 +343,7 @@ def submit_batch(
 ) -> Prediction:
     run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
     _not_forecasting(run)
-    dataset = session.exec(
-        scoped(select(Dataset), Dataset, principal).where(Dataset.id == dataset_id)
-    ).first()
-    if dataset is None:
-        raise Invalid(f"dataset {dataset_id} does not exist")
-    if not dataset.is_valid or dataset.snapshot_id is None or not dataset.iceberg_table_name:
-        raise Invalid(f"dataset {dataset.dataset_name!r} has no validated rows to predict")
+    dataset = readable_dataset(session, principal, dataset_id)
     scored = _model_inputs_in(dataset, run)
     secret, secret_hash = callbacks.new_secret()
     prediction = Prediction(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightgbm as lgb
+
 from raylake.ml.algorithms import Model
 from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.preprocess import Preprocessor
@@ -58,9 +60,16 @@ def save(
     return manifest
 
 
-def load(store: FileStore, prefix: str, preprocess_key: str | None = None) -> Artifacts:
-    """The run's model and preprocessing; ``preprocess_key`` overrides the state (``train/update``)."""
-    manifest = json.loads(store.read_bytes(f"{prefix}/{MANIFEST}"))
+def read_manifest(store: FileStore, prefix: str) -> dict[str, Any]:
+    return json.loads(store.read_bytes(f"{prefix}/{MANIFEST}"))
+
+
+def load(
+    store: FileStore, prefix: str, preprocess_key: str | None = None, manifest: dict[str, Any] | None = None
+) -> Artifacts:
+    """The run's model and preprocessing; ``preprocess_key`` overrides the state (``train/update``).
+    A caller that has read the manifest already passes it."""
+    manifest = manifest or read_manifest(store, prefix)
     state_key = preprocess_key or f"{prefix}/{manifest['preprocess']}"
     preprocessor = Preprocessor.from_json(json.loads(store.read_bytes(state_key)))
     with tempfile.TemporaryDirectory(prefix="raylake-model-") as tmp:
@@ -103,8 +112,6 @@ def is_forecaster(manifest: dict[str, Any]) -> bool:
 
 
 def load_forecaster(store: FileStore, prefix: str, manifest: dict[str, Any], state_key: str) -> Forecaster:
-    import lightgbm as lgb
-
     state = json.loads(store.read_bytes(state_key))
     booster = None
     if manifest["model"].get("file"):

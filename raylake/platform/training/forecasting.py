@@ -39,7 +39,11 @@ def algorithm(name: str | None) -> str:
     raise Invalid(f"algorithm {name!r} is not valid for Forecasting; choose one of {', '.join(ALGORITHMS)}")
 
 
-def _roles(roles: list[dict[str, Any]]) -> dict[str, Any]:
+def column_names(roles: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Time, Id (or None), Target and Feature (exogenous) column names of a Forecasting run's
+    roles, refusing roles that cannot be forecast: the API checks requests with it, the job reads
+    its run's columns with it."""
+
     def named(attribute: str) -> list[dict[str, Any]]:
         return [r for r in roles if r["attribute"] == attribute]
 
@@ -89,7 +93,7 @@ def check(
         raise Invalid("params are not used by Forecasting: set forecast_horizon, frequency, interval_level")
     if request.shap_enabled:
         raise Invalid("shap_enabled is not available for Forecasting")
-    names = _roles(roles)
+    names = column_names(roles)
     chosen = algorithm(request.algorithm)
     try:
         given = parse(request.frequency) if request.frequency else None
