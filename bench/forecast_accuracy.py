@@ -67,19 +67,28 @@ def train(base: str, headers: dict[str, str], dataset_id: int, meta: data.Meta) 
         "frequency": meta["freq"],
         "interval_level": LEVEL,
     }
+    run, wall, _ = train_and_wait(base, headers, body)
+    return run, wall
+
+
+def train_and_wait(base: str, headers: dict[str, str], body: dict) -> tuple[dict, float, dict[str, float]]:
+    """Submit a training request and poll it to completion: the run, submit-to-completed seconds, and
+    when each stage was first seen."""
     start = time.perf_counter()
     resp = httpx.post(f"{base}/api/v1/train/", json=body, headers=headers, timeout=600)
     if resp.status_code != 201:
         raise SystemExit(f"training refused: {resp.text}")
     train_id = resp.json()["id"]
+    stages: dict[str, float] = {}
     while True:
         run = httpx.get(f"{base}/api/v1/train/get/{train_id}", headers=headers, timeout=60).json()
+        stages.setdefault(run["stage"], round(time.perf_counter() - start, 1))
         if run["train_status"] in FINAL:
             break
         time.sleep(0.5)
     if run["train_status"] != "completed":
         raise SystemExit(f"training failed: {run['error']}")
-    return run, time.perf_counter() - start
+    return run, time.perf_counter() - start, stages
 
 
 def forecasts(base: str, headers: dict[str, str], run: dict, series: list[str], steps: int) -> pl.DataFrame:

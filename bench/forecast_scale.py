@@ -22,14 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import forecast_data as data
 
-from bench.forecast_accuracy import FINAL, upload
+from bench.forecast_accuracy import train_and_wait, upload
 from bench.ingest import login
 from raylake.ml.forecast import backtest, pipeline
 from raylake.ml.forecast.frequency import parse
@@ -53,21 +52,7 @@ def through_raylake(base: str, headers: dict[str, str], dataset_id: int) -> tupl
         ],
         "forecast_horizon": HORIZON,
     }
-    start = time.perf_counter()
-    resp = httpx.post(f"{base}/api/v1/train/", json=body, headers=headers, timeout=600)
-    if resp.status_code != 201:
-        raise SystemExit(f"training refused: {resp.text}")
-    train_id = resp.json()["id"]
-    stages: dict[str, float] = {}
-    while True:
-        run = httpx.get(f"{base}/api/v1/train/get/{train_id}", headers=headers, timeout=60).json()
-        stages.setdefault(run["stage"], round(time.perf_counter() - start, 1))
-        if run["train_status"] in FINAL:
-            break
-        time.sleep(0.5)
-    wall = time.perf_counter() - start
-    if run["train_status"] != "completed":
-        raise SystemExit(f"training failed: {run['error']}")
+    run, wall, stages = train_and_wait(base, headers, body)
     return wall, {"model": run["model_algorithm"], "mase": run["metrics"]["mase"], "stages": stages}
 
 
