@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     inference_max_instances: int = Field(1000, ge=1)
     inference_timeout_s: float = Field(30.0, gt=0)
     prediction_log_flush_s: float = Field(1.0, gt=0)
+    # Batch predictions of up to this many rows run inside the model's replica (no Ray job to start;
+    # the replica holds the rows in memory, about 0.3 GB per million rows of 12 columns); larger ones
+    # run as a Ray Data job. 0 sends every batch to a Ray job.
+    batch_replica_max_rows: int = Field(2_000_000, ge=0)
     # How long an API replica trusts a verified access token before checking the store again (see
     # auth/principals.py: changes made through another replica take up to this long); 0 turns it off.
     auth_cache_s: float = Field(5.0, ge=0)

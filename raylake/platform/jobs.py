@@ -32,6 +32,10 @@ JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
 # Row statuses after which a job's row never changes again (statistics say "succeeded").
 FINAL = frozenset({"succeeded", "completed", "failed", "cancelled"})
 RAY_ENDED = frozenset({"FAILED", "STOPPED", "SUCCEEDED"})
+# Work run outside a Ray job (a batch inside a model replica) renews a lease on its row this often; a
+# row not renewed for LEASE_S has lost its worker (the replica died or was replaced).
+LEASE_RENEW_S = 5.0
+LEASE_S = 60.0
 
 
 def job_environment(settings: Settings) -> dict[str, str]:
@@ -187,6 +191,20 @@ def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:
     for stamp in ("updated_at", "modified_at", "finished_at"):
         if hasattr(row, stamp):
             setattr(row, stamp, now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def lapse(session: Session, row: Any, lease_s: float = LEASE_S) -> Any:
+    """End a leased row (no Ray job: its worker renews ``updated_at``) whose lease has run out."""
+    if row.status in FINAL or row.ray_job_id:
+        return row
+    if (utcnow() - row.updated_at).total_seconds() < lease_s:
+        return row
+    row.status, row.stage = "failed", "failed"
+    row.error = f"its worker stopped reporting for {lease_s:.0f} s (the model replica running it ended)"
+    row.updated_at = row.finished_at = utcnow()
     session.add(row)
     session.flush()
     return row

@@ -24,6 +24,7 @@ from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys 
 from raylake.platform.config import Settings
 from raylake.platform.db import make_engine
 from raylake.platform.inference.loading import load_model
+from raylake.train_jobs.batch_predict import run_in_replica
 
 POOL_DEPLOYMENT = "models"
 
@@ -74,6 +75,14 @@ def _deployment(models_per_replica: int) -> Any:
                 return model.forecast(unique_id, steps, model.future_exog(unique_id, steps, exogenous))
             except pl.exceptions.PolarsError as exc:  # values that do not fit the features: the caller's 422
                 raise ValueError(f"the exogenous values do not fit the model: {exc}") from None
+
+        async def batch(self, prediction_id: int) -> None:
+            """A batch prediction of a mid-size dataset (``train_jobs/batch_predict.run_in_replica``):
+            awaited by the API replica that started it, so Serve counts it as ongoing work."""
+            model = await self.get_model(serve.get_multiplexed_model_id())
+            if not isinstance(model, ServedModel):
+                raise ValueError("a forecasting model does not predict batches")
+            await asyncio.to_thread(run_in_replica, self._settings, self._engine, model, prediction_id)
 
         async def check_health(self) -> None:
             return None

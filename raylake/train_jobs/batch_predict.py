@@ -1,16 +1,23 @@
-"""Predict a whole dataset with a trained model, as a Ray job:
+"""Predict a whole dataset with a trained model, writing ``gold.prediction_<N>`` and a CSV.
 
-    python -m raylake.train_jobs.batch_predict --prediction-id N
+``POST /api/v1/inference/batchPrediction`` records the prediction and starts it one of two ways:
 
-``POST /api/v1/inference/batchPrediction`` records the prediction and submits this job. Ray Data reads
-the dataset's silver snapshot recorded on the row (the Iceberg files are split across read tasks), a
-pool of predictor actors applies the persisted preprocessing and the model to each block (vectorised
-polars and numpy; one model load per actor), and the driver streams the results into one Parquet file,
-scoring them against the target where the dataset has it. The file becomes the Iceberg table
-``gold.prediction_<N>`` (one commit) and a CSV in the file store; the job reports both through
-``inference/batch-result``. Any failure removes what was written and is reported as the row's error.
+* inputs up to ``batch_replica_max_rows`` run inside the model's replica (``run_in_replica``): the
+  model is loaded and the imports warm, so a million rows cost about what the prediction costs. The
+  replica renews a lease on the row while it works; a row whose lease lapses (the replica died) is
+  failed when next read.
+* larger inputs run as a Ray job, also what a notebook submits by hand::
 
-The actor pool is sized to leave a CPU for the read tasks: Ray Data stalls when actors hold every CPU.
+      python -m raylake.train_jobs.batch_predict --prediction-id N
+
+  Ray Data reads the silver snapshot (the Iceberg files split across read tasks) and a pool of
+  predictor actors predicts each block. The actor pool is sized to leave a CPU for the read tasks: Ray
+  Data stalls when actors hold every CPU.
+
+Either way the same code applies the persisted preprocessing and the model to blocks of rows
+(vectorised polars and numpy), streams the results into one Parquet file, scores them against the target
+where the dataset has it, and publishes the file as the gold table (one commit) and the CSV. The result
+goes through ``inference/batch-result``; any failure removes what was written and becomes the row's error.
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ import logging
 import math
 import shutil
 import tempfile
+import threading
 import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +42,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from raylake.ml.preprocess import target_labels
-from raylake.ml.serving import typed_labels
+from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset
@@ -45,8 +55,78 @@ from raylake.train_jobs import runtime
 
 log = logging.getLogger("raylake.batch_predict")
 KIND = "batch"
-BATCH_ROWS = 50_000
+BATCH_ROWS = 50_000  # rows per Ray Data block
+IN_PROCESS_BLOCK_ROWS = 250_000  # rows per step in a model replica (progress, and bounded memory)
 PREDICTION, PROBABILITY, ACTUAL = "prediction", "probability", "__actual__"
+_ONE_AT_A_TIME = threading.Lock()  # per model replica process: batches queue rather than share the CPUs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a batch reads and writes, read from the store once: the snapshot's table, the columns
+    the model needs, the Id columns kept beside each prediction, and the target when it can be scored."""
+
+    table_name: str
+    total: int
+    ids: list[str]
+    inputs: list[str]
+    actual: str | None
+    key: str
+    classification: bool
+
+    @property
+    def columns(self) -> list[str]:
+        return [
+            *self.ids,
+            *self.inputs,
+            *([self.actual] if self.actual and self.actual not in self.inputs else []),
+        ]
+
+
+def read_plan(engine: Engine, prediction: Prediction) -> Plan:
+    with session_scope(engine) as session:
+        run = session.get(TrainingRun, prediction.train_id) if prediction.train_id else None
+        dataset = session.get(Dataset, prediction.dataset_id) if prediction.dataset_id else None
+        if run is None or run.status != "completed" or run.preprocess_id is None:
+            raise LookupError("the model was deleted before the batch read it")
+        if dataset is None:
+            raise LookupError("the dataset was deleted before the batch read it")
+        present = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
+        columns = list(run.columns)
+        target = next(c for c in columns if c["attribute"] == "Target")
+        return Plan(
+            table_name=dataset.iceberg_table_name,
+            total=max(1, dataset.valid_records),
+            ids=[c["name"] for c in columns if c["attribute"] == "Id" and c["name"] in present],
+            inputs=[
+                c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present
+            ],
+            actual=target["name"] if present.get(target["name"]) == target["data_type"] else None,
+            key=model_id(run.tenant_id, run.id, run.preprocess_id),  # type: ignore[arg-type]
+            classification=run.problem_type == "Classification",
+        )
+
+
+def predict_block(
+    model: ServedModel, frame: pl.DataFrame, keep: list[str], actual: str | None
+) -> pl.DataFrame:
+    """Predictions for one block of rows, with the kept Id columns (and the target, to score)."""
+    pre = model.preprocessor
+    missing = [c.name for c in pre._columns if c.name not in frame.columns]
+    # an optional input the dataset lacks takes its default (the fill), as in real-time calls
+    frame = frame.with_columns(pl.lit(None).alias(name) for name in missing)
+    X = pre.transform(frame)
+    columns: dict[str, Any] = {name: frame[name] for name in keep}
+    if model.classification:
+        proba = model.model.predict_proba(X)
+        assert proba is not None
+        columns[PREDICTION] = typed_labels(pre, np.argmax(proba, axis=1))
+        columns[PROBABILITY] = pl.Series(PROBABILITY, proba.max(axis=1))
+    else:
+        columns[PREDICTION] = pl.Series(PREDICTION, model.model.predict(X))
+    if actual is not None:
+        columns[ACTUAL] = frame[actual]
+    return pl.DataFrame(columns)
 
 
 class BlockPredictor:
@@ -55,30 +135,16 @@ class BlockPredictor:
     def __init__(self, settings: Settings, key: str, keep: list[str], actual: str | None) -> None:
         engine = make_engine(settings.sqlalchemy_url)
         try:
-            self.model = load_model(settings, engine, key)
+            model = load_model(settings, engine, key)
         finally:
             engine.dispose()
-        self.keep, self.actual = keep, actual
+        assert isinstance(model, ServedModel)
+        self.model, self.keep, self.actual = model, keep, actual
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
-        pre = self.model.preprocessor
-        missing = [c.name for c in pre._columns if c.name not in frame.columns]
-        # an optional input the dataset lacks takes its default (the fill), as in real-time calls
-        frame = frame.with_columns(pl.lit(None).alias(name) for name in missing)
-        X = pre.transform(frame)
-        columns: dict[str, Any] = {name: frame[name] for name in self.keep}
-        if self.model.classification:
-            proba = self.model.model.predict_proba(X)
-            assert proba is not None
-            columns[PREDICTION] = typed_labels(self.model.preprocessor, np.argmax(proba, axis=1))
-            columns[PROBABILITY] = pl.Series(PROBABILITY, proba.max(axis=1))
-        else:
-            columns[PREDICTION] = pl.Series(PREDICTION, self.model.model.predict(X))
-        if self.actual is not None:
-            columns[ACTUAL] = frame[self.actual]
-        return pl.DataFrame(columns).to_arrow()
+        return predict_block(self.model, frame, self.keep, self.actual).to_arrow()
 
 
 class Score:
@@ -120,56 +186,87 @@ class Score:
         }
 
 
-def predict(settings: Settings, engine: Engine, prediction: Prediction, work: Path) -> dict[str, Any]:
+def with_ray_data(settings: Settings, engine: Engine, prediction: Prediction, work: Path) -> dict[str, Any]:
+    """The Ray job's way: read tasks and a pool of predictor actors across the cluster."""
     import ray
 
     assert prediction.id is not None
-    with session_scope(engine) as session:
-        run = session.get(TrainingRun, prediction.train_id) if prediction.train_id else None
-        dataset = session.get(Dataset, prediction.dataset_id) if prediction.dataset_id else None
-        if run is None or run.status != "completed" or run.preprocess_id is None:
-            raise LookupError("the model was deleted before the batch job read it")
-        if dataset is None:
-            raise LookupError("the dataset was deleted before the batch job read it")
-        table_name, total = dataset.iceberg_table_name, max(1, dataset.valid_records)
-        present = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
-        columns = list(run.columns)
-        key = model_id(run.tenant_id, run.id, run.preprocess_id)
-    ids = [c["name"] for c in columns if c["attribute"] == "Id" and c["name"] in present]
-    inputs = [c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present]
-    target = next(c for c in columns if c["attribute"] == "Target")
-    actual = target["name"] if present.get(target["name"]) == target["data_type"] else None
-
+    plan = read_plan(engine, prediction)
     progress = runtime.progress(engine, Prediction, prediction.id, low=2)
     progress("reading", 5)
     ray.init(log_to_driver=False)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
-    if not ids:  # without an Id column, row order is what ties a prediction to its input row
+    if not plan.ids:  # without an Id column, row order is what ties a prediction to its input row
         context.execution_options.preserve_order = True
     cpus = int(ray.cluster_resources().get("CPU", 1))
-    dataset_rows = ray.data.read_iceberg(
-        table_identifier=lake.identifier("silver", table_name),
-        snapshot_id=prediction.snapshot_id,
-        catalog_kwargs=lake.catalog_properties(settings),
-    ).select_columns([*ids, *inputs, *([actual] if actual and actual not in inputs else [])])
-    predicted = dataset_rows.map_batches(
-        BlockPredictor,
-        fn_constructor_kwargs={"settings": settings, "key": key, "keep": ids, "actual": actual},
-        batch_size=BATCH_ROWS,
-        batch_format="pyarrow",
-        concurrency=max(1, cpus - 1),
-        num_cpus=1,
+    predicted = (
+        ray.data.read_iceberg(
+            table_identifier=lake.identifier("silver", plan.table_name),
+            snapshot_id=prediction.snapshot_id,
+            catalog_kwargs=lake.catalog_properties(settings),
+        )
+        .select_columns(plan.columns)
+        .map_batches(
+            BlockPredictor,
+            fn_constructor_kwargs={
+                "settings": settings,
+                "key": plan.key,
+                "keep": plan.ids,
+                "actual": plan.actual,
+            },
+            batch_size=BATCH_ROWS,
+            batch_format="pyarrow",
+            concurrency=max(1, cpus - 1),
+            num_cpus=1,
+        )
     )
+    blocks = (_frame(batch) for batch in predicted.iter_batches(batch_size=None, batch_format="pyarrow"))
+    return write_blocks(settings, prediction, plan, blocks, work, progress)
+
+
+def in_process(
+    settings: Settings, engine: Engine, model: ServedModel, prediction: Prediction, work: Path
+) -> dict[str, Any]:
+    """A model replica's way, for inputs up to ``batch_replica_max_rows``: the model is already loaded
+    and the imports are warm, so the batch costs what the prediction costs (no job or actor start-up)."""
+    assert prediction.id is not None
+    plan = read_plan(engine, prediction)
+    progress = runtime.progress(engine, Prediction, prediction.id, low=2)
+    progress("reading", 5)
+    table = lake.load(lake.open_lake(settings).catalog, "silver", plan.table_name)
+    frame = pl.scan_iceberg(table, snapshot_id=prediction.snapshot_id).select(plan.columns).collect()
+    blocks = (
+        predict_block(model, frame.slice(offset, IN_PROCESS_BLOCK_ROWS), plan.ids, plan.actual)
+        for offset in range(0, frame.height, IN_PROCESS_BLOCK_ROWS)
+    )
+    return write_blocks(settings, prediction, plan, blocks, work, progress)
+
+
+def _frame(batch: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def write_blocks(
+    settings: Settings,
+    prediction: Prediction,
+    plan: Plan,
+    blocks: Iterable[pl.DataFrame],
+    work: Path,
+    progress: Callable[[str, int], None],
+) -> dict[str, Any]:
+    """Stream predicted blocks into one Parquet file (scoring them where the target is known), then
+    publish it as the gold table and the CSV."""
     out = work / "predictions.parquet"
     writer: pq.ParquetWriter | None = None
-    score = Score(run.problem_type == "Classification")
+    score = Score(plan.classification)
     rows = 0
+    progress("predicting", 10)
     try:
-        for batch in predicted.iter_batches(batch_size=None, batch_format="pyarrow"):
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
-            if actual is not None:
+        for frame in blocks:
+            if plan.actual is not None:
                 score.add(frame[PREDICTION], frame[ACTUAL])
                 frame = frame.drop(ACTUAL)
             table = frame.to_arrow()
@@ -177,7 +274,7 @@ def predict(settings: Settings, engine: Engine, prediction: Prediction, work: Pa
                 writer = pq.ParquetWriter(out, table.schema, compression="zstd")
             writer.write_table(table, row_group_size=lake.ROW_GROUP)
             rows += frame.height
-            progress("predicting", 5 + int(80 * rows / total))
+            progress("predicting", 10 + int(80 * rows / plan.total))
     finally:
         if writer is not None:
             writer.close()
@@ -220,8 +317,18 @@ def write_outputs(
     }
 
 
-def run(settings: Settings, prediction_id: int) -> None:
-    engine = make_engine(settings.sqlalchemy_url)
+Predict = Callable[[Engine, Prediction, Path], dict[str, Any]]
+
+
+class BatchFailed(RuntimeError):
+    """The batch failed and its row says why (reported through the API, or written directly)."""
+
+
+def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine) -> None:
+    """Claim the row, predict, and report the result (or the error) through the API's callback.
+
+    Whoever runs it (the Ray job, or a model replica) gets the same row states and the same undo: a
+    result the API refuses removes the outputs it names."""
     token = runtime.callback_token(settings, KIND, prediction_id)
     work = Path(tempfile.mkdtemp(prefix="raylake-batch-"))
     try:
@@ -236,7 +343,7 @@ def run(settings: Settings, prediction_id: int) -> None:
             ray_job_id=runtime.submission_id() or row.ray_job_id,
         )
         try:
-            result = predict(settings, engine, row, work)
+            result = predict(engine, row, work)
         except Exception as exc:
             log.error("batch prediction %s failed:\n%s", prediction_id, traceback.format_exc())
             message = f"{type(exc).__name__}: {exc}"[:2000]
@@ -251,7 +358,7 @@ def run(settings: Settings, prediction_id: int) -> None:
                 runtime.update(
                     engine, Prediction, prediction_id, status="failed", stage="failed", error=message
                 )
-            raise SystemExit(1) from exc
+            raise BatchFailed(message) from exc
         try:
             runtime.post(
                 settings, "/inference/batch-result", token, {"prediction_id": prediction_id, "result": result}
@@ -264,7 +371,21 @@ def run(settings: Settings, prediction_id: int) -> None:
             raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        engine.dispose()
+
+
+def run_in_replica(settings: Settings, engine: Engine, model: ServedModel, prediction_id: int) -> None:
+    """A batch in a model replica's worker thread: one at a time per replica (the others wait their
+    turn, still leased), and the row's lease renewed while it runs (see ``runtime.lease``)."""
+    with runtime.lease(engine, Prediction, prediction_id), _ONE_AT_A_TIME:
+        try:
+            run(
+                settings,
+                prediction_id,
+                lambda engine_, row, work: in_process(settings, engine_, model, row, work),
+                engine,
+            )
+        except SystemExit as exc:  # claim()'s "already ended": a job would exit, a replica must not
+            raise BatchFailed(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -272,7 +393,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="raylake.train_jobs.batch_predict")
     parser.add_argument("--prediction-id", type=int, required=True)
     args = parser.parse_args(argv)
-    run(resolve_settings(Settings()), args.prediction_id)
+    settings = resolve_settings(Settings())
+    engine = make_engine(settings.sqlalchemy_url)
+    try:
+        run(
+            settings,
+            args.prediction_id,
+            lambda engine_, row, work: with_ray_data(settings, engine_, row, work),
+            engine,
+        )
+    except BatchFailed as exc:
+        raise SystemExit(1) from exc
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import httpx
@@ -21,7 +23,7 @@ from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys 
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
-from raylake.platform.jobs import FINAL
+from raylake.platform.jobs import FINAL, LEASE_RENEW_S
 
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5
@@ -75,6 +77,28 @@ def progress(
         update(engine, model, row_id, stage=stage, percent=max(low, min(int(percent), 99)))
 
     return report
+
+
+@contextmanager
+def lease(engine: Engine, model: type[SQLModel], row_id: int) -> Iterator[None]:
+    """Renew the row's ``updated_at`` while the block runs: the lease that tells readers (``jobs.lapse``)
+    work without a Ray job of its own is still alive."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LEASE_RENEW_S):
+            try:
+                update(engine, model, row_id)
+            except Exception:  # a busy store: the next renewal will do
+                continue
+
+    thread = threading.Thread(target=renew, name=f"lease-{model.__tablename__}-{row_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def callback_token(settings: Settings, kind: str, row_id: int) -> str:

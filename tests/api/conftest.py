@@ -78,6 +78,8 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
             max_json_kb=1024,
             max_upload_mb=5,
             train_cpus=1,
+            # datasets up to 300 rows are predicted in the model replica, larger ones by a Ray Data job
+            batch_replica_max_rows=300,
         )
     )
     ray_cluster.deploy(api_application(settings), name=APP_NAME)

@@ -256,6 +256,30 @@ def test_batch_prediction_and_the_prediction_log(model: Model):
     assert outsider_log.status_code == 404
 
 
+def test_mid_size_batch_runs_in_the_model_replica(model: Model):
+    """Up to ``batch_replica_max_rows`` the model's replica predicts the batch: no Ray job, same outputs."""
+    api, headers, run = model.api, model.headers, model.run
+    once_per_session(api)
+    dataset = upload(api, headers, training_csv(150, seed=9), usage="p")
+    resp = api.client.post(
+        "/api/v1/inference/batchPrediction",
+        json={"train_id": run["id"], "dataset_id": dataset},
+        headers=headers,
+    )
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["ray_job_id"] is None
+    result = wait_for_batch(api, headers, resp.json()["prediction_id"], timeout=120)
+    assert result["status"] == "completed", result["error"]
+    assert result["ray_job_id"] is None and result["percent"] == 100
+    assert result["no_of_records"] == 150 and 0.5 < result["accuracy"] <= 1
+    download = api.client.get(
+        "/api/v1/files/download/", params={"file_id": result["file_id"]}, headers=headers
+    )
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert len(rows) == 150 and len({r["prediction"] for r in rows}) <= 2
+    assert {r["CustomerID"] for r in rows} == {f"C{i}" for i in range(150)}
+
+
 def test_batch_refuses_a_dataset_that_does_not_fit(model: Model):
     api, headers, run = model.api, model.headers, model.run
     other = upload(api, headers, b"CustomerID,Tenure,Plan\nC1,abc,Basic\nC2,def,Gold\n", usage="p")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from raylake.platform.config import Settings
@@ -31,6 +32,7 @@ class ServeGateway:
         self._dedicated = dedicated  # (settings, replicas) -> a Serve application of one version
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._batches: set[asyncio.Task[None]] = set()  # watched batches (a task needs a reference)
 
     def _handle(self, app_name: str | None) -> Any:
         if app_name is None:
@@ -60,13 +62,36 @@ class ServeGateway:
     ) -> list[dict[str, Any]]:
         return await self._call(key, app_name, "forecast", unique_id, steps, exogenous)
 
-    async def _call(self, key: str, app_name: str | None, method: str, *args: Any) -> Any:
-        from ray.exceptions import RayError
+    async def start_batch(
+        self, key: str, app_name: str | None, prediction_id: int, on_failure: Callable[[str], None]
+    ) -> None:
+        """Hand a batch to the model's replica and watch it from this replica's event loop. The replica
+        reports the result itself (the batch callback); ``on_failure`` ends the row when the replica
+        could not (it died, or the model went away before it started)."""
+        response = (await self._resolve(key, app_name)).batch.remote(prediction_id)
+        task = asyncio.get_running_loop().create_task(self._watch(response, prediction_id, on_failure))
+        self._batches.add(task)
+        task.add_done_callback(self._batches.discard)
 
+    @staticmethod
+    async def _watch(response: Any, prediction_id: int, on_failure: Callable[[str], None]) -> None:
+        try:
+            await response
+        except Exception as exc:
+            reason = (str(exc).strip().splitlines() or [""])[-1][:500]
+            log.warning("batch %s in a model replica failed: %s", prediction_id, type(exc).__name__)
+            await asyncio.to_thread(on_failure, f"the model replica could not finish it: {reason}")
+
+    async def _resolve(self, key: str, app_name: str | None) -> Any:
         handle = self._apps.get(app_name) if app_name else self._pool
         if handle is None:
             handle = await asyncio.to_thread(self._handle, app_name)
-        response = getattr(handle.options(multiplexed_model_id=key), method).remote(*args)
+        return handle.options(multiplexed_model_id=key)
+
+    async def _call(self, key: str, app_name: str | None, method: str, *args: Any) -> Any:
+        from ray.exceptions import RayError
+
+        response = getattr(await self._resolve(key, app_name), method).remote(*args)
         try:
             return await asyncio.wait_for(_result(response), timeout=self._settings.inference_timeout_s)
         except ModelNotServable as exc:  # deleted between our check and the replica's load

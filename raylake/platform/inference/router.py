@@ -140,21 +140,35 @@ def form_based_prediction(
 
 
 @router.post("/batchPrediction", response_model=BatchSubmitted, status_code=202)
-def batch_prediction(
+async def batch_prediction(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     jobs: JobsDep,
+    gateway: GatewayDep,
     principal: allow("inference:run"),
     body: BatchRequest,
 ) -> BatchSubmitted:
-    prediction = service.submit_batch(
-        session=session,
-        settings=settings,
-        jobs=jobs,
-        principal=principal,
-        train_id=body.train_id,
-        dataset_id=body.dataset_id,
+    """A Ray job for large inputs; mid-size ones go to the model's replica (``service.submit_batch``)."""
+    prediction, replica = await run_in_threadpool(
+        lambda: service.submit_batch(
+            session=session,
+            settings=settings,
+            jobs=jobs,
+            principal=principal,
+            train_id=body.train_id,
+            dataset_id=body.dataset_id,
+        )
     )
+    if replica is not None:
+        assert prediction.id is not None
+        engine, prediction_id = request.app.state.engine, prediction.id
+
+        def fail(reason: str) -> None:
+            with session_scope(engine) as own:
+                service.fail_batch(own, prediction_id, reason)
+
+        await gateway.start_batch(replica.key, replica.app_name, prediction_id, fail)
     return BatchSubmitted(
         message="Batch prediction job started successfully.",
         prediction_id=prediction.id,  # type: ignore[arg-type]

@@ -22,7 +22,7 @@ from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from raylake.platform.inference.loading import accuracy_of, model_id
 from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
+from raylake.platform.jobs import FINAL, RayJobs, job_environment, lapse, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.templates import types
 from raylake.platform.tenancy import Principal, get_scoped, scoped
@@ -332,6 +332,14 @@ def _model_inputs_in(dataset: Dataset, run: TrainingRun) -> bool:
     return specs.get(target["name"]) == target["data_type"]
 
 
+@dataclass(frozen=True)
+class ReplicaBatch:
+    """A batch the model's replica runs (``submit_batch`` chose it): which replica to hand it to."""
+
+    key: str
+    app_name: str | None
+
+
 def submit_batch(
     *,
     session: Session,
@@ -340,7 +348,9 @@ def submit_batch(
     principal: Principal,
     train_id: int,
     dataset_id: int,
-) -> Prediction:
+) -> tuple[Prediction, ReplicaBatch | None]:
+    """Record a batch and start its Ray job, or (up to ``batch_replica_max_rows`` rows) say which model
+    replica the caller must hand it to: a Ray job's start-up costs more than predicting a million rows."""
     run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
     _not_forecasting(run)
     dataset = readable_dataset(session, principal, dataset_id)
@@ -361,6 +371,12 @@ def submit_batch(
     )
     session.add(prediction)
     session.flush()
+    if dataset.valid_records <= settings.batch_replica_max_rows:
+        prediction.stage = "queued for the model replica"
+        session.add(prediction)
+        session.flush()
+        key = model_id(run.tenant_id, run.id, run.preprocess_id)  # type: ignore[arg-type]
+        return prediction, ReplicaBatch(key, dedicated_app(session, run))
     prediction.ray_job_id = jobs.submit(
         entrypoint=ENTRYPOINT.format(id=prediction.id),
         metadata={
@@ -374,15 +390,24 @@ def submit_batch(
     )
     session.add(prediction)
     session.flush()
-    return prediction
+    return prediction, None
+
+
+def fail_batch(session: Session, prediction_id: int, reason: str) -> None:
+    """End a batch whose model replica could not report (its row would otherwise wait for the lease)."""
+    prediction = session.get(Prediction, prediction_id)
+    if prediction is None or prediction.status in FINAL:
+        return
+    prediction.status, prediction.stage, prediction.error = "failed", "failed", reason[:2000]
+    prediction.updated_at = prediction.finished_at = utcnow()
+    session.add(prediction)
 
 
 def get_prediction(
     *, session: Session, jobs: RayJobs, principal: Principal, prediction_id: int
 ) -> Prediction:
     prediction = get_scoped(session, Prediction, prediction_id, principal, "Prediction")
-    reconcile(session, jobs, prediction)
-    return prediction
+    return reconcile(session, jobs, prediction) if prediction.ray_job_id else lapse(session, prediction)
 
 
 def predictions_prefix(prediction: Prediction) -> str:
