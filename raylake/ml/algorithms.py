@@ -397,13 +397,15 @@ class Model:
     def classification(self) -> bool:
         return self.problem_type == CLASSIFICATION
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray | None:
-        """Class probabilities over every known class, ``(n, n_classes)``; None for regression."""
+    def predict_proba(self, X: np.ndarray, threads: int = 0) -> np.ndarray | None:
+        """Class probabilities over every known class, ``(n, n_classes)``; None for regression.
+
+        ``threads`` > 0 caps LightGBM's prediction threads (see ``ServedModel``); 0 uses every core."""
         if not self.classification:
             return None
         assert self.n_classes is not None
         if self.algorithm == "LightGBM":
-            raw = np.asarray(self.native.predict(X), dtype=np.float64)
+            raw = np.asarray(self.native.predict(X, **lightgbm_threads(threads)), dtype=np.float64)
             return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
         # A scikit-learn classifier only knows the classes it saw; the rest get probability 0.
         part = np.asarray(self.native.predict_proba(X), dtype=np.float64)
@@ -411,12 +413,14 @@ class Model:
         full[:, np.asarray(self.native.classes_, dtype=np.int64)] = part
         return full
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: np.ndarray, threads: int = 0) -> np.ndarray:
         """Class indices (int64) or regression values (float64)."""
         if self.classification:
-            proba = self.predict_proba(X)
+            proba = self.predict_proba(X, threads)
             assert proba is not None
             return np.argmax(proba, axis=1).astype(np.int64)
+        if self.algorithm == "LightGBM":
+            return np.asarray(self.native.predict(X, **lightgbm_threads(threads)), dtype=np.float64)
         return np.asarray(self.native.predict(X), dtype=np.float64)
 
     @property
@@ -754,3 +758,8 @@ def file_digest(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def lightgbm_threads(threads: int) -> dict[str, int]:
+    """LightGBM prediction parameters for a thread cap (none: LightGBM's default, every core)."""
+    return {"num_threads": threads} if threads > 0 else {}

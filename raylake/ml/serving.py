@@ -16,9 +16,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from raylake.ml.algorithms import ALGORITHMS, Model
+from raylake.ml.algorithms import ALGORITHMS, Model, lightgbm_threads
 from raylake.ml.preprocess import Preprocessor
 from raylake.ml.rows import RowEncoder
+
+# Real-time calls predict a few rows on one thread. LightGBM's default (every core) buys nothing for a
+# few rows, and its OpenMP workers spin after each call: between requests ~1 ms of CPU per call, taken
+# from the API replica beside it (bench/RESULTS.md). Batches of many rows keep every core.
+SERVING_THREADS = 1
 
 
 def typed_labels(pre: Preprocessor, indices: np.ndarray) -> pl.Series:
@@ -58,7 +63,7 @@ class ServedModel:
         return self.predict_matrix(X, explain=explain)
 
     def predict_matrix(self, X: np.ndarray, *, explain: bool = False) -> list[dict[str, Any]]:
-        proba = self.model.predict_proba(X) if self.classification else None
+        proba = self.model.predict_proba(X, SERVING_THREADS) if self.classification else None
         contributions = self.contributions(X, proba) if explain else None
         if self.classification:
             assert proba is not None and self.preprocessor.classes is not None
@@ -72,7 +77,7 @@ class ServedModel:
                 for label, row in zip(labels, proba, strict=True)
             ]
         else:
-            values = self.model.predict(X)
+            values = self.model.predict(X, SERVING_THREADS)
             out = [{"prediction": float(v), "probabilities": None} for v in values]
         if contributions is not None:
             for item, explanation in zip(out, contributions, strict=True):
@@ -92,13 +97,17 @@ class ServedModel:
         value), so a contribution reads "what this value changes compared with a default input"."""
         values = self._feature_values(X)  # (rows, features, outputs)
         if self.classification and values.shape[2] > 1:
-            chosen = np.argmax(proba if proba is not None else self.model.predict_proba(X), axis=1)
+            if proba is None:
+                proba = self.model.predict_proba(X, SERVING_THREADS)
+            chosen = np.argmax(proba, axis=1)
             per_row = values[np.arange(len(X)), :, chosen]
         else:
             per_row = values[:, :, 0]
             if self.classification and self.model.algorithm == "LightGBM":
                 # binary: LightGBM explains the log-odds of class 1; flip for rows predicted class 0
-                predicted = np.argmax(proba, axis=1) if proba is not None else self.model.predict(X)
+                predicted = (
+                    np.argmax(proba, axis=1) if proba is not None else self.model.predict(X, SERVING_THREADS)
+                )
                 per_row = np.where(predicted[:, None] == 1, per_row, -per_row)
         sources = self.preprocessor.feature_sources
         columns = list(dict.fromkeys(sources))
@@ -111,7 +120,10 @@ class ServedModel:
     def _feature_values(self, X: np.ndarray) -> np.ndarray:
         n_features = X.shape[1]
         if self.model.algorithm == "LightGBM":
-            raw = np.asarray(self.model.native.predict(X, pred_contrib=True), dtype=np.float64)
+            raw = np.asarray(
+                self.model.native.predict(X, pred_contrib=True, **lightgbm_threads(SERVING_THREADS)),
+                dtype=np.float64,
+            )
             outputs = raw.shape[1] // (n_features + 1)
             # (rows, outputs * (features + 1)): each output's block ends with its bias column
             return raw.reshape(len(X), outputs, n_features + 1)[:, :, :n_features].transpose(0, 2, 1)

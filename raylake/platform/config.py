@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Where Ray jobs reach the API for their result callbacks; default http://<host>:<port>.
     callback_url: str = ""
     api_replicas: int = Field(1, ge=1)
+    # Serve's per-request access log in the API and model replicas' log files. Off by default: it cost
+    # about 15% of the real-time throughput (bench/RESULTS.md); errors are logged either way.
+    serve_access_log: bool = False
     # "haproxy": Serve's HAProxy ingress straight to replicas (measured fastest, bench/RESULTS.md);
     # "proxy": Serve's classic proxy actor (no extra listeners, slower).
     serve_ingress: Literal["haproxy", "proxy"] = "haproxy"

@@ -16,7 +16,7 @@ from raylake.platform.bootstrap import bootstrap
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine
 from raylake.serve_apps.api import ApiIngress
-from raylake.serve_apps.models import pool_application
+from raylake.serve_apps.models import pool_application, serve_logging
 
 APP_NAME = "raylake"
 
@@ -34,7 +34,9 @@ def prepare(settings: Settings) -> Settings:
 
 def api_application(settings: Settings) -> Application:
     """The API ingress with the shared model pool bound into it (one Serve application)."""
-    return ApiIngress.options(num_replicas=settings.api_replicas).bind(settings, pool_application(settings))
+    return ApiIngress.options(
+        num_replicas=settings.api_replicas, logging_config=serve_logging(settings)
+    ).bind(settings, pool_application(settings))
 
 
 def build_app(args: dict[str, Any]) -> Application:

@@ -90,19 +90,29 @@ def _deployment(models_per_replica: int) -> Any:
     return ModelServer
 
 
+def serve_logging(settings: Settings) -> dict[str, Any]:
+    """Replica logging for every raylake deployment (the access log is a setting)."""
+    return {"enable_access_log": settings.serve_access_log}
+
+
 def pool_application(settings: Settings) -> Application:
     """The shared pool, autoscaled between the configured bounds."""
     cls = _deployment(settings.inference_models_per_replica)
     return cls.options(
+        logging_config=serve_logging(settings),
         autoscaling_config={
             "min_replicas": settings.inference_min_replicas,
             "initial_replicas": settings.inference_min_replicas,
             "max_replicas": max(settings.inference_min_replicas, settings.inference_max_replicas),
             "target_ongoing_requests": 16,
-        }
+        },
     ).bind(settings)
 
 
 def dedicated_application(settings: Settings, replicas: int) -> Application:
     """One version's own deployment: a fixed replica count, and an LRU of one model per replica."""
-    return _deployment(1).options(num_replicas=replicas, autoscaling_config=None).bind(settings)
+    return (
+        _deployment(1)
+        .options(num_replicas=replicas, autoscaling_config=None, logging_config=serve_logging(settings))
+        .bind(settings)
+    )
