@@ -78,8 +78,11 @@ class Settings(BaseSettings):
     auth_cache_s: float = Field(5.0, ge=0)
     # How long an API replica reuses a model's description for real-time calls (inference/cache.py).
     inference_cache_s: float = Field(5.0, ge=0)
-    # Forecasting: the longest horizon a predictor trains for or a forecast asks for, in steps.
+    # Forecasting: the longest horizon a predictor trains for or a forecast asks for, in steps; where a
+    # forecasting job's model fits run: "threads" in the job's process on the `train_cpus` it reserves
+    # (one node, no worker start-up), or "tasks": one-CPU Ray tasks spread over a multi-node cluster.
     forecast_max_steps: int = Field(500, ge=1)
+    forecast_fits: Literal["threads", "tasks"] = "threads"
 
     first_superuser: str = "admin"
     first_superuser_email: str = "admin@example.com"

@@ -1,14 +1,20 @@
 """The forecasting half of the training job (``train.py`` hands ``problem_type: Forecasting`` runs here).
 
 It regularises the snapshot's rows into a panel (the same checks the API ran before submitting), runs
-the rolling-origin backtest and the final fit as Ray tasks spread over the cluster's CPUs, and saves the
-chosen forecaster (JSON state plus LightGBM text: no pickle).
+the rolling-origin backtest and the final fit side by side, and saves the chosen forecaster (JSON state
+plus LightGBM text: no pickle).
+
+The fits run where the run's ``params["fits"]`` says (``RAYLAKE_FORECAST_FITS`` when it was submitted):
+``threads`` in this job's own process, on the CPUs the job reserved (LightGBM and polars release the
+GIL; no worker starts, imports or receives the panel: on a 2-core node that start-up was a quarter of
+the run), or ``tasks``, one-CPU Ray tasks spread over the cluster, for clusters of several nodes.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -48,6 +54,22 @@ def ray_runner(calls: Sequence[backtest.Call]) -> list[Any]:
     return ray.get(refs)
 
 
+def thread_runner(threads: int) -> backtest.Runner:
+    """Each call on a thread of this process, ``threads`` at a time."""
+
+    def run(calls: Sequence[backtest.Call]) -> list[Any]:
+        with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="forecast-fit") as pool:
+            return list(pool.map(lambda call: call[0](**call[1]), calls))
+
+    return run
+
+
+def runner_for(params: dict[str, Any], settings: Settings) -> backtest.Runner:
+    if params.get("fits") == "tasks":
+        return ray_runner
+    return thread_runner(int(params.get("threads") or settings.train_cpus))
+
+
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
     from raylake.train_jobs.train import lineage, read_rows
 
@@ -75,7 +97,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
         horizon=horizon,
         level=float(params["level"]),
         seed=run.seed,
-        runner=ray_runner,
+        runner=runner_for(params, settings),
         progress=progress,
         target=roles["target"],
         candidates=params.get("candidates"),

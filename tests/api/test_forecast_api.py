@@ -8,6 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import polars as pl
 import pytest
 
 from raylake.platform import lake
@@ -238,3 +239,17 @@ def test_forecasting_training_refuses_bad_series(api):
         resp = train_on(content, **overrides)
         assert resp.status_code == 422, (overrides, resp.text)
         assert words in resp.json()["detail"], (overrides, resp.json())
+
+
+def test_fits_as_ray_tasks(ray_cluster):
+    """``RAYLAKE_FORECAST_FITS=tasks``: each call a one-CPU Ray task, a frame argument stored once."""
+    from raylake.ml.forecast import backtest
+    from raylake.train_jobs.train_forecast import ray_runner
+
+    frame = pl.DataFrame({"series": ["a"] * 30 + ["b"] * 40, "y": [1.0] * 70})
+    calls = [
+        (backtest.origins, {"frame": frame, "horizon": 5}),
+        (backtest.origins, {"frame": frame, "horizon": 9}),
+        (backtest.min_history, {"horizon": 4}),
+    ]
+    assert ray_runner(calls) == backtest.in_process(calls) == [4, 2, 9]

@@ -165,6 +165,18 @@ def test_backtest_picks_the_better_model_and_calibrates_intervals():
     assert again.forecast("S2", 3, future) == points
 
 
+def test_fits_side_by_side_match_fits_one_after_another():
+    """The job's thread runner (fits on threads of one process) changes where fits run, not results."""
+    from raylake.train_jobs.train_forecast import thread_runner
+
+    panel = panel_of(stores(4, 90))
+    one, two = fit(panel, horizon=7), fit(panel, horizon=7, runner=thread_runner(2))
+    assert one.metrics == two.metrics
+    assert one.forecaster.forecast("S1", 3, np.zeros((3, 1))) == two.forecaster.forecast(
+        "S1", 3, np.zeros((3, 1))
+    )
+
+
 def test_seasonal_naive_on_a_trending_series_and_min_history():
     panel = regularise(
         airline_like(),

@@ -133,5 +133,7 @@ def check(
         "frequency": panel.frequency.name,
         "level": request.interval_level,
         "candidates": list(CANDIDATES) if chosen == AUTO else [chosen],
+        "fits": settings.forecast_fits,
+        "threads": settings.train_cpus,
         "data": panel.report,
     }

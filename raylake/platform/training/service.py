@@ -220,13 +220,16 @@ def create(
 
 
 def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
-    # A search's or a forecast's driver only coordinates: its trials and backtest folds take the CPUs.
-    search = run.algorithm == algorithms.AUTO or run.problem_type == "Forecasting"
+    # A search's driver only coordinates: its trials take the CPUs (so do a forecast's fits run as tasks).
+    if run.problem_type == "Forecasting":
+        coordinates = (run.params or {}).get("fits") == "tasks"
+    else:
+        coordinates = run.algorithm == algorithms.AUTO
     return jobs.submit(
         entrypoint=ENTRYPOINT.format(id=run.id),
         metadata={"raylake_kind": "training", "tenant_id": run.tenant_id, "train_id": str(run.id)},
         env_vars={**job_environment(settings), callbacks.ENV_VAR: secret},
-        num_cpus=0 if search else settings.train_cpus,
+        num_cpus=0 if coordinates else settings.train_cpus,
     )
 
 
