@@ -19,10 +19,7 @@ from raylake.platform.errors import Invalid, NotFound, ServiceUnavailable
 from raylake.platform.inference.loading import ModelNotServable
 
 log = logging.getLogger(__name__)
-
-
-async def _result(response: Any) -> Any:
-    return await response
+ROUTES = 4096  # remembered (app, model id) handles per API replica
 
 
 class ServeGateway:
@@ -33,6 +30,8 @@ class ServeGateway:
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._batches: set[asyncio.Task[None]] = set()  # watched batches (a task needs a reference)
+        # (app, model id) -> the handle with that multiplexed model id: made once, not per call
+        self._routes: dict[tuple[str | None, str], Any] = {}
 
     def _handle(self, app_name: str | None) -> Any:
         if app_name is None:
@@ -83,17 +82,25 @@ class ServeGateway:
             await asyncio.to_thread(on_failure, f"the model replica could not finish it: {reason}")
 
     async def _resolve(self, key: str, app_name: str | None) -> Any:
+        route = self._routes.get((app_name, key))
+        if route is not None:
+            return route
         handle = self._apps.get(app_name) if app_name else self._pool
         if handle is None:
             handle = await asyncio.to_thread(self._handle, app_name)
-        return handle.options(multiplexed_model_id=key)
+        route = handle.options(multiplexed_model_id=key)
+        if len(self._routes) >= ROUTES:
+            self._routes.clear()
+        self._routes[(app_name, key)] = route
+        return route
 
     async def _call(self, key: str, app_name: str | None, method: str, *args: Any) -> Any:
         from ray.exceptions import RayError
 
         response = getattr(await self._resolve(key, app_name), method).remote(*args)
         try:
-            return await asyncio.wait_for(_result(response), timeout=self._settings.inference_timeout_s)
+            async with asyncio.timeout(self._settings.inference_timeout_s):
+                return await response
         except ModelNotServable as exc:  # deleted between our check and the replica's load
             raise NotFound(f"Model {key.rsplit('/', 2)[1]} not found") from exc
         except LookupError as exc:  # a forecast for a series the model does not know
@@ -122,12 +129,14 @@ class ServeGateway:
             raise ServiceUnavailable(f"could not deploy {app_name}: {type(exc).__name__}") from exc
         with self._lock:
             self._apps.pop(app_name, None)
+            self._routes.clear()
 
     def undeploy(self, app_name: str) -> None:
         from ray import serve
 
         with self._lock:
             self._apps.pop(app_name, None)
+            self._routes.clear()
         try:
             serve.delete(app_name, _blocking=False)
         except Exception as exc:

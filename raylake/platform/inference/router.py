@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
 from raylake.platform.deps import (
     MAX_ID,
@@ -63,17 +64,15 @@ def _describe(request: Request, principal: Principal, train_id: int) -> service.
 
 
 @router.post("/", response_model=PredictResponse, response_model_exclude_none=True)
-async def predict(
-    request: Request,
-    settings: SettingsDep,
-    gateway: GatewayDep,
-    prediction_log: LogDep,
-    principal: allow("inference:run"),
-    body: PredictRequest,
-) -> dict:
+async def predict(request: Request, principal: allow("inference:run"), body: PredictRequest) -> dict:
     """The hot path: no database session of its own. The model's description comes from this
     replica's short-lived cache (``cache.py``), the caller from the principal cache, and the replica
-    call is awaited on the event loop."""
+    call is awaited on the event loop. The app's parts are read from ``app.state`` here rather than
+    through one dependency each: every dependency is resolved per request."""
+    state = request.app.state
+    settings: Settings = state.settings
+    gateway: ServeGateway = state.gateway
+    prediction_log: PredictionLog = state.prediction_log
     servable = await request.app.state.servables.resolve(
         principal, body.train_id, lambda: _describe(request, principal, body.train_id)
     )
