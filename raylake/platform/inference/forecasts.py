@@ -28,8 +28,8 @@ from raylake.platform.errors import Invalid
 from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.models import Prediction
 from raylake.platform.inference.service import (
+    RowProblems,
     _check_preprocess,
-    _parse,
     dedicated_app,
     readable_dataset,
     servable_run,
@@ -126,27 +126,22 @@ def _inline_rows(run: TrainingRun, rows: list[dict[str, Any]]) -> list[dict[str,
     """Rows ``{<Time column>: ..., <feature>: ...}`` parsed as the template's types."""
     time = _time_column(run)["name"]
     features = {c["name"]: c for c in run.columns if c["attribute"] == "Feature"}
-    out, problems = [], []
+    out, problems = [], RowProblems()
     for index, row in enumerate(rows):
+        where = f"exogenous row {index}: "
         if row.get(time) is None:
-            problems.append(f"exogenous row {index}: no {time!r} value")
+            problems.note(f"{where}no {time!r} value")
             continue
         parsed: dict[str, Any] = {"time": str(row[time])}
         for name, value in row.items():
             if name in features and value is not None:
-                try:
-                    parsed[name] = _parse(features[name]["data_type"], value)
-                except ValueError as exc:
-                    problems.append(
-                        f"exogenous row {index}: {name!r} must be {features[name]['data_type']}: {exc}"
-                    )
+                parsed[name] = problems.parsed(where, name, features[name]["data_type"], value)
             elif name not in features and name != time:
-                problems.append(f"exogenous row {index}: unknown column {name!r}")
+                problems.note(f"{where}unknown column {name!r}")
         out.append(parsed)
-        if len(problems) >= 20:
+        if problems.full:
             break
-    if problems:
-        raise Invalid("; ".join(problems))
+    problems.raise_any()
     return out
 
 

@@ -32,6 +32,7 @@ from raylake.schemas.inference import BatchCallback, PredictRequest
 ENTRYPOINT = "python -m raylake.train_jobs.batch_predict --prediction-id {id}"
 KIND = "batch"
 MODEL_INPUTS = ("Feature", "Time")
+MAX_PROBLEMS = 20  # problems named in one 422 about a request's rows
 
 
 class Gateway(Protocol):
@@ -71,6 +72,33 @@ def _target(run: TrainingRun) -> str:
     return next(c["name"] for c in run.columns if c["attribute"] == "Target")
 
 
+class RowProblems:
+    """What is wrong with a request's rows, collected (up to ``MAX_PROBLEMS``) and raised as one 422,
+    so a caller fixes every bad value at once."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def note(self, message: str) -> None:
+        self.messages.append(message)
+
+    def parsed(self, where: str, name: str, data_type: str, value: Any) -> Any:
+        """``value`` as the column's template type; None, with the problem noted, when it is not one."""
+        try:
+            return _parse(data_type, value)
+        except ValueError as exc:
+            self.note(f"{where}{name!r} must be {data_type}: {exc}")
+            return None
+
+    @property
+    def full(self) -> bool:
+        return len(self.messages) >= MAX_PROBLEMS
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise Invalid("; ".join(self.messages))
+
+
 def prepare_rows(run: TrainingRun, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Rows with each model input parsed as its template type; 422 naming every problem found.
 
@@ -80,14 +108,14 @@ def prepare_rows(run: TrainingRun, rows: Sequence[Mapping[str, Any]]) -> list[di
     never had are refused, so a typo is not silently predicted as a default."""
     inputs = {c["name"]: c for c in run.columns if c["attribute"] in MODEL_INPUTS}
     known = {c["name"] for c in run.columns}
-    problems: list[str] = []
+    problems = RowProblems()
     parsed_rows: list[dict[str, Any]] = []
     many = len(rows) > 1
     for index, row in enumerate(rows):
         where = f"instance {index}: " if many else ""
         unknown = sorted(name for name in row if name not in known)
         if unknown:
-            problems.append(f"{where}unknown features: {', '.join(unknown)}")
+            problems.note(f"{where}unknown features: {', '.join(unknown)}")
         parsed: dict[str, Any] = {}
         missing = []
         for name, column in inputs.items():
@@ -97,17 +125,13 @@ def prepare_rows(run: TrainingRun, rows: Sequence[Mapping[str, Any]]) -> list[di
                 if column.get("default") is None:
                     missing.append(name)
                 continue
-            try:
-                parsed[name] = _parse(column["data_type"], value)
-            except ValueError as exc:
-                problems.append(f"{where}feature {name!r} must be {column['data_type']}: {exc}")
+            parsed[name] = problems.parsed(f"{where}feature ", name, column["data_type"], value)
         if missing:
-            problems.append(f"{where}missing required features: {', '.join(missing)}")
+            problems.note(f"{where}missing required features: {', '.join(missing)}")
         parsed_rows.append(parsed)
-        if len(problems) >= 20:
+        if problems.full:
             break
-    if problems:
-        raise Invalid("; ".join(problems))
+    problems.raise_any()
     return parsed_rows
 
 
