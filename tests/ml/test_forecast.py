@@ -151,7 +151,7 @@ def test_backtest_picks_the_better_model_and_calibrates_intervals():
         metrics["model"] == "LightGBM"
         and candidates["LightGBM"]["mase"] < candidates["SeasonalNaive"]["mase"]
     )
-    assert metrics["backtest"]["folds"] == 5 and metrics["coverage_out_of_fold"]
+    assert metrics["backtest"]["folds"] == 8 and metrics["coverage_out_of_fold"]
     assert 0.75 <= metrics["interval_coverage"] <= 1.0
     assert len(metrics["per_step"]["mase"]) == 7
     forecaster = result.forecaster

@@ -1,8 +1,8 @@
 """Rolling-origin backtest: which candidate forecasts best, how well per step, and how wide intervals are.
 
-The last ``folds x horizon`` points of every series are forecast ``folds`` times (3, up to 8 for a
-few short-horizon series), each time from a model
-fitted only on what came before that origin. The candidate with the lowest mean MASE wins. Its scaled
+The last ``folds x horizon`` points of every series are forecast ``folds`` times (3, up to 8 while
+the folds give fewer than MIN_ERRORS errors: a few series), each time from a model fitted only on what
+came before that origin. The candidate with the lowest mean MASE wins. Its scaled
 errors calibrate a split-conformal interval: ``|error| / (scale * sqrt(step))`` pooled over series,
 steps and folds, its ``level`` quantile (finite-sample corrected) is the interval's width. Coverage is
 measured honestly, fold by fold, with the width calibrated on the other folds.
@@ -33,7 +33,9 @@ from raylake.ml.forecast.frequency import parse
 
 MIN_FOLDS = 3
 MAX_FOLDS = 8
-MIN_ERRORS = 240  # forecast errors (series x steps x folds) the backtest should have
+# Forecast errors (series x steps x folds) the backtest should have: with 240, the three weather series'
+# four backtest days calibrated 90% intervals that covered 69% of the hold-out day; seven days, 89%.
+MIN_ERRORS = 480
 
 # A runner runs (function, keywords) calls and returns their results in order: one after the other in
 # process, or as Ray tasks spread over the cluster's CPUs.
