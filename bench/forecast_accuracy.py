@@ -32,24 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import forecast_baselines as baselines
 import forecast_data as data
 
-from bench.ingest import login
+from bench.client import login, train_and_wait, upload
 from raylake.platform.config import Settings, resolve_settings
 
-FINAL = {"completed", "failed", "cancelled"}
 LEVEL = 0.9
-
-
-def upload(base: str, headers: dict[str, str], path: Path) -> int:
-    with path.open("rb") as fh:
-        resp = httpx.post(
-            f"{base}/api/v1/dataset/upload",
-            params={"dataset_name": f"bench-fc-{uuid.uuid4().hex[:6]}", "usage": "t"},
-            files=[("files", (path.name, fh, "text/csv"))],
-            headers=headers,
-            timeout=3600,
-        )
-    resp.raise_for_status()
-    return resp.json()["dataset_id"]
 
 
 def train(base: str, headers: dict[str, str], dataset_id: int, meta: data.Meta) -> tuple[dict, float]:
@@ -69,26 +55,6 @@ def train(base: str, headers: dict[str, str], dataset_id: int, meta: data.Meta) 
     }
     run, wall, _ = train_and_wait(base, headers, body)
     return run, wall
-
-
-def train_and_wait(base: str, headers: dict[str, str], body: dict) -> tuple[dict, float, dict[str, float]]:
-    """Submit a training request and poll it to completion: the run, submit-to-completed seconds, and
-    when each stage was first seen."""
-    start = time.perf_counter()
-    resp = httpx.post(f"{base}/api/v1/train/", json=body, headers=headers, timeout=600)
-    if resp.status_code != 201:
-        raise SystemExit(f"training refused: {resp.text}")
-    train_id = resp.json()["id"]
-    stages: dict[str, float] = {}
-    while True:
-        run = httpx.get(f"{base}/api/v1/train/get/{train_id}", headers=headers, timeout=60).json()
-        stages.setdefault(run["stage"], round(time.perf_counter() - start, 1))
-        if run["train_status"] in FINAL:
-            break
-        time.sleep(0.5)
-    if run["train_status"] != "completed":
-        raise SystemExit(f"training failed: {run['error']}")
-    return run, time.perf_counter() - start, stages
 
 
 def forecasts(base: str, headers: dict[str, str], run: dict, series: list[str], steps: int) -> pl.DataFrame:
@@ -134,7 +100,7 @@ def main() -> None:
 
         with tempfile.TemporaryDirectory() as tmp:
             csv = data.write_csv(train_rows, Path(tmp) / f"{name}.csv")
-            dataset_id = upload(base, headers, csv)
+            dataset_id = upload(base, headers, csv, prefix="bench-fc")["dataset_id"]
         run, wall = train(base, headers, dataset_id, meta)
         predicted = forecasts(base, headers, run, series, horizon)
         scores = baselines.summarize(baselines.evaluate(train_rows, test, predicted, season))

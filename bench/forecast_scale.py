@@ -28,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import forecast_data as data
 
-from bench.forecast_accuracy import train_and_wait, upload
-from bench.ingest import login
+from bench.client import login, train_and_wait, upload
 from raylake.ml.forecast import backtest, pipeline
 from raylake.ml.forecast.frequency import parse
 from raylake.ml.forecast.panel import regularise
@@ -90,7 +89,7 @@ def main() -> None:
     frame, _ = data.synthetic(args.series, args.length)
     with tempfile.TemporaryDirectory() as tmp:
         csv = data.write_csv(frame, Path(tmp) / "synthetic.csv")
-        dataset_id = upload(base, headers, csv)
+        dataset_id = upload(base, headers, csv, prefix="bench-scale")["dataset_id"]
         print(f"{args.series} series x {args.length} points ({frame.height} rows), horizon {HORIZON}")
         ours, info = through_raylake(base, headers, dataset_id)
         print(f"raylake       {ours:7.1f} s  {info}")

@@ -35,7 +35,7 @@ import psutil
 from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.ingest import login
+from bench.client import FINAL, login, train_and_wait, upload
 from bench.loadgen import measure
 from raylake.ml.serving import typed_labels
 from raylake.platform import lake
@@ -45,7 +45,6 @@ from raylake.platform.inference.models import Prediction
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
 
-FINAL = {"completed", "failed", "cancelled"}
 BARE_PORT = 8311
 JSON = {"Content-Type": "application/json"}
 
@@ -77,15 +76,7 @@ def frame(rows: int, seed: int) -> pl.DataFrame:
 def upload_frame(base: str, headers: dict[str, str], data: pl.DataFrame, usage: str, work: Path) -> dict:
     path = work / f"{uuid.uuid4().hex}.parquet"
     data.write_parquet(path)
-    resp = httpx.post(
-        f"{base}/api/v1/dataset/upload",
-        params={"dataset_name": f"bench-infer-{uuid.uuid4().hex[:6]}", "usage": usage},
-        files=[("files", (path.name, path.open("rb"), "application/octet-stream"))],
-        headers=headers,
-        timeout=3600,
-    )
-    resp.raise_for_status()
-    return resp.json()
+    return upload(base, headers, path, usage=usage, prefix="bench-infer")
 
 
 def train(base: str, headers: dict[str, str], dataset_id: int) -> dict:
@@ -101,17 +92,7 @@ def train(base: str, headers: dict[str, str], dataset_id: int) -> dict:
         "algorithm": "LightGBM",
         "params": {"n_estimators": 200, "learning_rate": 0.1},
     }
-    resp = httpx.post(f"{base}/api/v1/train/", json=body, headers=headers, timeout=600)
-    resp.raise_for_status()
-    train_id = resp.json()["id"]
-    while True:
-        run = httpx.get(f"{base}/api/v1/train/get/{train_id}", headers=headers, timeout=60).json()
-        if run["train_status"] in FINAL:
-            break
-        time.sleep(0.5)
-    if run["train_status"] != "completed":
-        raise SystemExit(f"training failed: {run['error']}")
-    return run
+    return train_and_wait(base, headers, body)[0]
 
 
 def one_row() -> dict:

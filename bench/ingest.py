@@ -30,6 +30,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from sqlmodel import select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.client import login
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine, session_scope
@@ -103,18 +104,6 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self.thread.join()
-
-
-def login(base: str, settings: Settings) -> dict[str, str]:
-    password = (
-        os.environ.get("RAYLAKE_FIRST_SUPERUSER_PASSWORD") or settings.superuser_password_path.read_text()
-    )
-    resp = httpx.post(
-        f"{base}/api/v1/login/access-token",
-        data={"username": settings.first_superuser, "password": password.strip()},
-    )
-    resp.raise_for_status()
-    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
 
 
 def bench_ingest(base: str, headers: dict[str, str], csv: Path, rows: int, work: Path) -> dict[str, float]:

@@ -35,13 +35,12 @@ import psutil
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.ingest import login
+from bench.client import login, train_and_wait, upload
 from raylake.ml.pipeline import split_indices
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 
 PARAMS = {"n_estimators": 300, "learning_rate": 0.1, "num_leaves": 63, "min_child_samples": 50}
-FINAL = {"completed", "failed", "cancelled"}
 
 
 def make_parquet(path: Path, rows: int) -> None:
@@ -77,19 +76,6 @@ def make_parquet(path: Path, rows: int) -> None:
     frame.write_parquet(path)
 
 
-def upload(base: str, headers: dict[str, str], path: Path) -> dict:
-    with path.open("rb") as fh:
-        resp = httpx.post(
-            f"{base}/api/v1/dataset/upload",
-            params={"dataset_name": f"bench-train-{uuid.uuid4().hex[:6]}", "usage": "t"},
-            files=[("files", (path.name, fh, "application/octet-stream"))],
-            headers=headers,
-            timeout=3600,
-        )
-    resp.raise_for_status()
-    return resp.json()
-
-
 def through_raylake(base: str, headers: dict[str, str], dataset_id: int) -> dict:
     body = {
         "dataset_id": dataset_id,
@@ -103,20 +89,8 @@ def through_raylake(base: str, headers: dict[str, str], dataset_id: int) -> dict
         "algorithm": "LightGBM",
         "params": PARAMS,
     }
-    start = time.perf_counter()
-    resp = httpx.post(f"{base}/api/v1/train/", json=body, headers=headers, timeout=600)
-    resp.raise_for_status()
-    train_id = resp.json()["id"]
-    stages: dict[str, float] = {}
-    while True:
-        run = httpx.get(f"{base}/api/v1/train/get/{train_id}", headers=headers, timeout=60).json()
-        stages.setdefault(run["stage"], time.perf_counter() - start)
-        if run["train_status"] in FINAL:
-            break
-        time.sleep(0.5)
-    wall = time.perf_counter() - start
-    if run["train_status"] != "completed":
-        raise SystemExit(f"training failed: {run['error']}")
+    run, wall, stages = train_and_wait(base, headers, body)
+    train_id = run["id"]
     summary = httpx.get(
         f"{base}/api/v1/train/model-summary", params={"train_id": train_id}, headers=headers, timeout=60
     ).json()["model_summary"]
@@ -208,7 +182,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="raylake-bench-train-") as tmp:
         path = Path(tmp) / "train.parquet"
         make_parquet(path, args.rows)
-        dataset = upload(base, headers, path)
+        dataset = upload(base, headers, path, prefix="bench-train")
     print(f"dataset {dataset['dataset_id']}: {args.rows:,} rows x 20 columns", flush=True)
     memory = psutil.virtual_memory().total / 2**30
     print(f"machine: {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}")
