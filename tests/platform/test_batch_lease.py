@@ -80,3 +80,25 @@ def test_fail_batch_ends_only_unfinished_rows(engine, settings):
     with session_scope(engine) as session:
         row = session.get(Prediction, prediction_id)
         assert row is not None and row.status == "completed"
+
+
+def test_the_api_fails_the_row_when_the_replica_call_fails():
+    """What the API replica does when the model replica running a batch dies: the row fails at once
+    (killing the replica mid-way through a million-row batch failed its row within a second)."""
+    import asyncio
+
+    from raylake.platform.inference.gateway import ServeGateway
+
+    reasons: list[str] = []
+
+    async def died() -> None:
+        raise RuntimeError("The actor abc is unavailable: Actor is unavailable.")
+
+    async def finished() -> None:
+        return None
+
+    asyncio.run(ServeGateway._watch(died(), 7, reasons.append))
+    asyncio.run(ServeGateway._watch(finished(), 8, reasons.append))
+    assert reasons == [
+        "the model replica could not finish it: The actor abc is unavailable: Actor is unavailable."
+    ]
