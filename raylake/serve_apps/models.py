@@ -12,6 +12,7 @@ path from the request.
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -24,6 +25,8 @@ from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys 
 from raylake.platform.config import Settings
 from raylake.platform.db import make_engine
 from raylake.platform.inference.loading import load_model
+from raylake.platform.inference.models import Prediction
+from raylake.train_jobs import runtime
 from raylake.train_jobs.batch_predict import run_in_replica
 
 POOL_DEPLOYMENT = "models"
@@ -48,6 +51,7 @@ def _deployment(models_per_replica: int) -> Any:
         def __init__(self, settings: Settings) -> None:
             self._settings = settings
             self._engine = make_engine(settings.sqlalchemy_url)
+            self._batches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
 
         @serve.multiplexed(max_num_models_per_replica=models_per_replica)
         async def get_model(self, key: str) -> ServedModel | Forecaster:
@@ -77,12 +81,19 @@ def _deployment(models_per_replica: int) -> Any:
                 raise ValueError(f"the exogenous values do not fit the model: {exc}") from None
 
         async def batch(self, prediction_id: int) -> None:
-            """A batch prediction of a mid-size dataset (``train_jobs/batch_predict.run_in_replica``):
-            awaited by the API replica that started it, so Serve counts it as ongoing work."""
+            """A batch prediction of a mid-size dataset (``train_jobs/batch_predict.run_in_replica``),
+            awaited by the API replica that started it, so Serve counts it as ongoing work.
+
+            Batches run one at a time on the replica's own batch thread: queued ones wait there, not
+            in the default executor that model loads and explanations need. The row's lease is renewed
+            from the moment the batch is queued (``runtime.lease``)."""
             model = await self.get_model(serve.get_multiplexed_model_id())
             if not isinstance(model, ServedModel):
                 raise ValueError("a forecasting model does not predict batches")
-            await asyncio.to_thread(run_in_replica, self._settings, self._engine, model, prediction_id)
+            with runtime.lease(self._engine, Prediction, prediction_id):
+                await asyncio.get_running_loop().run_in_executor(
+                    self._batches, run_in_replica, self._settings, self._engine, model, prediction_id
+                )
 
         async def check_health(self) -> None:
             return None

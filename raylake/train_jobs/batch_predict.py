@@ -28,7 +28,6 @@ import logging
 import math
 import shutil
 import tempfile
-import threading
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -58,7 +57,6 @@ KIND = "batch"
 BATCH_ROWS = 50_000  # rows per Ray Data block
 IN_PROCESS_BLOCK_ROWS = 250_000  # rows per step in a model replica (progress, and bounded memory)
 PREDICTION, PROBABILITY, ACTUAL = "prediction", "probability", "__actual__"
-_ONE_AT_A_TIME = threading.Lock()  # per model replica process: batches queue rather than share the CPUs
 
 
 @dataclass(frozen=True)
@@ -374,18 +372,17 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
 
 
 def run_in_replica(settings: Settings, engine: Engine, model: ServedModel, prediction_id: int) -> None:
-    """A batch in a model replica's worker thread: one at a time per replica (the others wait their
-    turn, still leased), and the row's lease renewed while it runs (see ``runtime.lease``)."""
-    with runtime.lease(engine, Prediction, prediction_id), _ONE_AT_A_TIME:
-        try:
-            run(
-                settings,
-                prediction_id,
-                lambda engine_, row, work: in_process(settings, engine_, model, row, work),
-                engine,
-            )
-        except SystemExit as exc:  # claim()'s "already ended": a job would exit, a replica must not
-            raise BatchFailed(str(exc)) from None
+    """A batch on a model replica's batch thread (``serve_apps/models.py``: one at a time, the rest
+    queued and leased)."""
+    try:
+        run(
+            settings,
+            prediction_id,
+            lambda engine_, row, work: in_process(settings, engine_, model, row, work),
+            engine,
+        )
+    except SystemExit as exc:  # claim()'s "already ended": a job would exit, a replica must not
+        raise BatchFailed(str(exc)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
