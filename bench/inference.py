@@ -39,6 +39,7 @@ from bench.client import FINAL, login, train_and_wait, upload
 from bench.loadgen import measure
 from raylake.ml.serving import typed_labels
 from raylake.platform import lake
+from raylake.platform import models as _all_tables  # noqa: F401  (every table registered: foreign keys resolve)
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.models import Prediction
