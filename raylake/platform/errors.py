@@ -7,12 +7,11 @@ tests) can rebuild the exception from the response.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
+if TYPE_CHECKING:  # jobs raise these errors too: they need not import the web framework
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +102,11 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def register_error_handlers(app: FastAPI) -> None:
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
     @app.exception_handler(RaylakeError)
     async def _domain(_: Request, exc: RaylakeError) -> JSONResponse:
         return JSONResponse(
