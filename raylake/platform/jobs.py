@@ -186,6 +186,12 @@ def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:
     session.refresh(row)
     if row.status in FINAL:  # it reported while we asked Ray
         return row
+    return end_row(session, row, status, reason)
+
+
+def end_row(session: Session, row: Any, status: str, reason: str) -> Any:
+    """A job's row ended (``failed`` or ``cancelled``) with its reason, stamped now: one way for every
+    path that ends a row its worker could not (reconciliation, a lapsed lease, a dead replica)."""
     row.status, row.stage, row.error = status, status, reason[:2000]
     now = utcnow()
     for stamp in ("updated_at", "modified_at", "finished_at"):
@@ -202,9 +208,5 @@ def lapse(session: Session, row: Any, lease_s: float = LEASE_S) -> Any:
         return row
     if (utcnow() - row.updated_at).total_seconds() < lease_s:
         return row
-    row.status, row.stage = "failed", "failed"
-    row.error = f"its worker stopped reporting for {lease_s:.0f} s (the model replica running it ended)"
-    row.updated_at = row.finished_at = utcnow()
-    session.add(row)
-    session.flush()
-    return row
+    reason = f"its worker stopped reporting for {lease_s:.0f} s (the model replica running it ended)"
+    return end_row(session, row, "failed", reason)

@@ -83,13 +83,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
     horizon = int(params["horizon"])
     started = time.monotonic()
     panel = regularise(
-        rows,
-        time=roles["time"],
-        target=roles["target"],
-        series=roles["series"],
-        exog=roles["exog"],
-        frequency=parse(params["frequency"]),
-        min_history=backtest.min_history(horizon),
+        rows, **roles, frequency=parse(params["frequency"]), min_history=backtest.min_history(horizon)
     )
     progress("regularised", 15)
     result = pipeline.fit(

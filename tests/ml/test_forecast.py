@@ -43,6 +43,18 @@ def stores(n_series: int = 6, days: int = 120, seed: int = 1, drop: float = 0.0)
     return pl.DataFrame(rows)
 
 
+def airline_panel():
+    return regularise(
+        airline_like(),
+        time="Month",
+        target="Passengers",
+        series=None,
+        exog=[],
+        frequency=None,
+        min_history=25,
+    )
+
+
 def panel_of(frame: pl.DataFrame, **kwargs):
     args = {"time": "day", "target": "sales", "series": "store", "exog": ["promo"], "frequency": None}
     return regularise(frame, **{**args, "min_history": 2, **kwargs})
@@ -87,15 +99,7 @@ def test_panel_fills_gaps_and_names_bad_rows():
         == [1] * 6
     )
     assert frame["y"].null_count() == 0 and frame["promo"].null_count() == 0
-    single = regularise(
-        airline_like(),
-        time="Month",
-        target="Passengers",
-        series=None,
-        exog=[],
-        frequency=None,
-        min_history=25,
-    )
+    single = airline_panel()
     assert single.series == [SINGLE_SERIES] and single.frequency is NAMED["Month"]
 
     base = stores(2, 40)
@@ -178,15 +182,7 @@ def test_fits_side_by_side_match_fits_one_after_another():
 
 
 def test_seasonal_naive_on_a_trending_series_and_min_history():
-    panel = regularise(
-        airline_like(),
-        time="Month",
-        target="Passengers",
-        series=None,
-        exog=[],
-        frequency=None,
-        min_history=25,
-    )
+    panel = airline_panel()
     result = fit(panel, horizon=12, candidates=["SeasonalNaive"])
     assert result.metrics["model"] == "SeasonalNaive" and result.forecaster.booster is None
     points = result.forecaster.forecast(SINGLE_SERIES, 13)

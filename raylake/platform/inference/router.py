@@ -73,7 +73,7 @@ async def predict(request: Request, principal: allow("inference:run"), body: Pre
     settings: Settings = state.settings
     gateway: ServeGateway = state.gateway
     prediction_log: PredictionLog = state.prediction_log
-    servable = await request.app.state.servables.resolve(
+    servable = await state.servables.resolve(
         principal, body.train_id, lambda: _describe(request, principal, body.train_id)
     )
     if body.instances is not None and len(body.instances) > INLINE_ROWS:

@@ -22,7 +22,7 @@ from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from raylake.platform.inference.loading import accuracy_of, model_id
 from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.jobs import FINAL, RayJobs, job_environment, lapse, reconcile
+from raylake.platform.jobs import FINAL, RayJobs, end_row, job_environment, lapse, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.templates import types
 from raylake.platform.tenancy import Principal, get_scoped, scoped
@@ -420,11 +420,8 @@ def submit_batch(
 def fail_batch(session: Session, prediction_id: int, reason: str) -> None:
     """End a batch whose model replica could not report (its row would otherwise wait for the lease)."""
     prediction = session.get(Prediction, prediction_id)
-    if prediction is None or prediction.status in FINAL:
-        return
-    prediction.status, prediction.stage, prediction.error = "failed", "failed", reason[:2000]
-    prediction.updated_at = prediction.finished_at = utcnow()
-    session.add(prediction)
+    if prediction is not None and prediction.status not in FINAL:
+        end_row(session, prediction, "failed", reason)
 
 
 def get_prediction(
@@ -453,19 +450,13 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     if prediction.status in FINAL:
         raise Conflict(f"prediction {prediction.id} already ended ({prediction.status})")
     result = body.result
-    now = utcnow()
-    prediction.updated_at = prediction.finished_at = now
     if result.error:
-        prediction.status, prediction.stage, prediction.error = "failed", "failed", result.error[:2000]
-        session.add(prediction)
-        session.flush()
+        end_row(session, prediction, "failed", result.error)
         return
     if prediction.dataset_id is None:
-        prediction.status, prediction.stage = "failed", "failed"
-        prediction.error = "the dataset was deleted while its predictions were written"
-        session.add(prediction)
-        session.flush()
+        end_row(session, prediction, "failed", "the dataset was deleted while its predictions were written")
         return
+    prediction.updated_at = prediction.finished_at = utcnow()
     prefix = predictions_prefix(prediction)
     key, table = result.csv_key or "", result.gold_table or ""
     if not key.startswith(prefix) or ".." in key or table != gold_table_name(prediction):

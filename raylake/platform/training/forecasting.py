@@ -41,8 +41,9 @@ def algorithm(name: str | None) -> str:
 
 def column_names(roles: list[dict[str, Any]]) -> dict[str, Any]:
     """The Time, Id (or None), Target and Feature (exogenous) column names of a Forecasting run's
-    roles, refusing roles that cannot be forecast: the API checks requests with it, the job reads
-    its run's columns with it."""
+    roles, keyed as ``regularise`` takes them (``time``, ``series``, ``target``, ``exog``), refusing
+    roles that cannot be forecast: the API checks requests with it, the job reads its run's columns
+    with it."""
 
     def named(attribute: str) -> list[dict[str, Any]]:
         return [r for r in roles if r["attribute"] == attribute]
@@ -105,15 +106,7 @@ def check(
             *names["exog"],
         ]
         rows = pl.scan_iceberg(table, snapshot_id=dataset.snapshot_id).select(columns).collect()
-        panel = regularise(
-            rows,
-            time=names["time"],
-            target=names["target"],
-            series=names["series"],
-            exog=names["exog"],
-            frequency=given,
-            min_history=2,
-        )
+        panel = regularise(rows, **names, frequency=given, min_history=2)
     except ForecastDataError as exc:
         raise Invalid(f"dataset {dataset.dataset_name!r}: {exc}") from None
     horizon = request.forecast_horizon or panel.frequency.horizon
