@@ -6,8 +6,10 @@ authenticated callback, so the API alone decides what a finished run looks like.
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +30,30 @@ from raylake.platform.jobs import FINAL, LEASE_RENEW_S
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5
 T = TypeVar("T", bound=SQLModel)
+
+
+class _Skipped(importlib.abc.MetaPathFinder):
+    """Refuses to find the packages it names, as if they were not installed."""
+
+    def __init__(self, packages: set[str]) -> None:
+        self.packages = packages
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self.packages:
+            raise ModuleNotFoundError(f"{fullname} is not imported by this job", name=fullname)
+        return None
+
+
+def skip_imports(*packages: str) -> None:
+    """Make ``packages`` uninstalled for the rest of this process: importing them raises ImportError, so
+    libraries that import them only when installed (LightGBM: scikit-learn) take their not-installed
+    path. Only for a job's own process, before anything imported them: a package already loaded stays
+    (whatever holds it keeps working), so this never breaks a process, it only spares it imports it
+    would not use. (A finder, not ``sys.modules[name] = None``: Cython modules such as pyarrow read
+    sys.modules directly and would take the None for the module.)"""
+    absent = {name for name in packages if not any(m.partition(".")[0] == name for m in sys.modules)}
+    if absent:
+        sys.meta_path.insert(0, _Skipped(absent))
 
 
 def wait_for_row(engine: Engine, model: type[T], row_id: int) -> T:

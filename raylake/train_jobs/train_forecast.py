@@ -1,4 +1,5 @@
-"""The forecasting half of the training job (``train.py`` hands ``problem_type: Forecasting`` runs here).
+"""The forecasting half of the training job (``train.py`` hands ``problem_type: Forecasting`` runs here;
+its job never imports scikit-learn).
 
 It regularises the snapshot's rows into a panel (the same checks the API ran before submitting), runs
 the rolling-origin backtest and the final fit side by side, and saves the chosen forecaster (JSON state
@@ -29,6 +30,7 @@ from raylake.platform.training import artifacts, forecasting
 from raylake.platform.training.models import TrainingRun
 from raylake.platform.training.service import input_schema, model_prefix
 from raylake.train_jobs import runtime
+from raylake.train_jobs.inputs import lineage, read_rows
 
 
 def ray_runner(calls: Sequence[backtest.Call]) -> list[Any]:
@@ -71,8 +73,6 @@ def runner_for(params: dict[str, Any], settings: Settings) -> backtest.Runner:
 
 
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
-    from raylake.train_jobs.train import lineage, read_rows
-
     assert run.id is not None
 
     progress = runtime.progress(engine, TrainingRun, run.id)

@@ -115,7 +115,8 @@ def recursive_forecast(
 ) -> tuple[np.ndarray, list[list[datetime]]]:
     """Point forecasts ``(series, steps)`` and their timestamps, for every series of ``history``."""
     n, length = history.values.shape
-    times = [freq.steps_from(t, steps) for t in history.last_time]
+    ahead = {t: freq.steps_from(t, steps) for t in set(history.last_time)}  # series mostly end together
+    times = [ahead[t] for t in history.last_time]
     if model == SEASONAL_NAIVE:
         return seasonal_naive(history.values, steps, freq.season), times
     if model == SEASONAL_DRIFT:
@@ -138,8 +139,7 @@ def seasonal_naive(values: np.ndarray, steps: int, season: int) -> np.ndarray:
     for i in range(n):
         row = values[i][~np.isnan(values[i])]
         m = season if len(row) >= season else 1
-        last = row[-m:]
-        out[i] = [last[h % m] for h in range(steps)]
+        out[i] = row[-m:][np.arange(steps) % m]
     return out
 
 
@@ -152,13 +152,13 @@ def seasonal_drift(values: np.ndarray, steps: int, season: int, *, multiplicativ
         row = values[i][~np.isnan(values[i])]
         m = season if len(row) >= 2 * season else 1
         last, before = row[-m:], row[-2 * m : -m] if len(row) >= 2 * m else row[-m:]
-        for h in range(steps):
-            k = h // m + 1  # seasons ahead
-            if multiplicative:
-                growth = float(np.exp(np.mean(np.log(last) - np.log(before))))
-                out[i, h] = last[h % m] * growth**k
-            else:
-                out[i, h] = last[h % m] + k * float(np.mean(last - before))
+        h = np.arange(steps)
+        seasons_ahead = h // m + 1
+        if multiplicative:
+            growth = float(np.exp(np.mean(np.log(last) - np.log(before))))
+            out[i] = last[h % m] * growth**seasons_ahead
+        else:
+            out[i] = last[h % m] + seasons_ahead * float(np.mean(last - before))
     return out
 
 

@@ -1,7 +1,8 @@
 """Fit a forecaster end to end: features, backtest of every candidate, choice, intervals, final fit.
 
-The LightGBM fits (one per backtest fold, plus the final model on all history) are independent, so they
-go to the runner together: on the cluster they run as parallel Ray tasks, in a test one after another.
+The LightGBM fits (the final model on all history, plus one per backtest fold) are independent, so they
+go to the runner together: in the job side by side (threads of its process, or Ray tasks), in a test one
+after another.
 """
 
 from __future__ import annotations
@@ -62,17 +63,20 @@ def fit(
         ]
 
     progress("backtesting", 20)
+    # Longest first (the final fit sees the most rows, then the latest fold...): the last wave of fits
+    # on a few CPUs is then the shortest.
     remote = (
-        [*fold_calls(LIGHTGBM), (backtest.booster_text, {**common, "frame": frame})]
+        [(backtest.booster_text, {**common, "frame": frame}), *reversed(fold_calls(LIGHTGBM))]
         if LIGHTGBM in names
         else []
     )
-    remote_results = runner(remote) if remote else []
+    final_text, *latest_first = runner(remote) if remote else [None]
+    fold_results = latest_first[::-1]
     progress("choosing", 80)
     evaluations = []
     for model in names:
         if model == LIGHTGBM:
-            evaluations.append(Evaluation.of(model, remote_results[:folds]))
+            evaluations.append(Evaluation.of(model, fold_results))
         else:  # cheap, vectorised over series: no task worth shipping
             evaluations.append(Evaluation.of(model, in_process(fold_calls(model))))
     chosen = backtest.choose(evaluations)
@@ -87,7 +91,7 @@ def fit(
         horizon=horizon,
         level=level,
         width=width,
-        booster=backtest.load_booster(remote_results[-1]) if chosen.model == LIGHTGBM else None,
+        booster=backtest.load_booster(final_text) if chosen.model == LIGHTGBM else None,
         target=target,
     )
     metrics = {
