@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from raylake import __version__
-from raylake.platform import lake
+from raylake.platform import lake, standby
 from raylake.platform.auth.principals import PrincipalCache
 from raylake.platform.auth.router import router as auth_router
 from raylake.platform.config import Settings
@@ -61,6 +61,7 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     app.state.gateway = ServeGateway(settings, models, dedicated)
     app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
 
+    standby.refill_in_background(app.state.engine, app.state.jobs, settings)
     app.state.principals = PrincipalCache(settings.auth_cache_s)
     app.state.servables = ServableCache(settings.inference_cache_s)
 

@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     # (one node, no worker start-up), or "tasks": one-CPU Ray tasks spread over a multi-node cluster.
     forecast_max_steps: int = Field(500, ge=1)
     forecast_fits: Literal["threads", "tasks"] = "threads"
+    # Training jobs kept started and waiting for a run (platform/standby.py): a run handed to one skips
+    # Ray's job start and the imports (about 10 s on a 2-core VM); 0: every run starts its own job. A
+    # standby nobody hands a run to exits after `standby_idle_s`; the next run starts a new one.
+    train_standby: int = Field(1, ge=0, le=8)
+    standby_idle_s: float = Field(3600.0, gt=0)
 
     first_superuser: str = "admin"
     first_superuser_email: str = "admin@example.com"

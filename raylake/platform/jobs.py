@@ -102,6 +102,7 @@ class RayJobs:
         metadata: dict[str, str],
         env_vars: dict[str, str] | None = None,
         num_cpus: float = 1,
+        submission_id: str | None = None,
     ) -> str:
         try:
             return self._sdk().submit_job(
@@ -109,6 +110,7 @@ class RayJobs:
                 metadata=metadata,
                 runtime_env={"env_vars": env_vars or {}},
                 entrypoint_num_cpus=num_cpus,
+                submission_id=submission_id,
             )
         except ServiceUnavailable:
             raise

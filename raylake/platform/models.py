@@ -5,6 +5,7 @@ from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
 from raylake.platform.inference.models import ModelDeployment, Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
+from raylake.platform.standby import JobStandby
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
 from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
@@ -17,6 +18,7 @@ __all__ = [
     "DatasetStatistics",
     "DatasetVersion",
     "FeatureImportanceJob",
+    "JobStandby",
     "LakeTable",
     "LoginFailure",
     "ModelDeployment",

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from raylake.platform import standby
 from raylake.platform.deps import (
     MAX_ID,
     CallbackTokenDep,
@@ -146,6 +147,7 @@ def result(
     session: SessionDep, settings: SettingsDep, jobs: JobsDep, token: CallbackTokenDep, body: TrainResult
 ) -> CallbackAck:
     results.record(session=session, settings=settings, jobs=jobs, token=token, body=body)
+    standby.refill(session, jobs, settings)  # the run's job (perhaps a standby) is ending: warm the next
     return CallbackAck(message="Result received")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.ml import algorithms
-from raylake.platform import callbacks
+from raylake.platform import callbacks, standby
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
@@ -212,24 +212,33 @@ def create(
     )
     session.add(run)
     session.flush()
-    run.ray_job_id = submit(settings=settings, jobs=jobs, run=run, secret=secret)
+    # A warm job (platform/standby.py) takes the run when one is ready; otherwise the run gets its own.
+    handed = standby.claim(session, run.id)
+    run.ray_job_id = handed or submit(settings=settings, jobs=jobs, run=run, secret=secret)
     predictor.modified_at = utcnow()
     session.add_all([run, predictor])
     session.flush()
+    if handed is None:
+        standby.refill(session, jobs, settings)  # warm one for the next run (train/result does too)
     return run
 
 
-def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
-    # A search's driver only coordinates: its trials take the CPUs (so do a forecast's fits run as tasks).
+def job_cpus(settings: Settings, run: TrainingRun) -> int:
+    """The CPUs a run's job holds: none for a search's driver, which only coordinates while its trials
+    take the CPUs (so do a forecast's fits run as tasks); ``train_cpus`` for a job that computes itself."""
     if run.problem_type == "Forecasting":
         coordinates = (run.params or {}).get("fits") == "tasks"
     else:
         coordinates = run.algorithm == algorithms.AUTO
+    return 0 if coordinates else settings.train_cpus
+
+
+def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
     return jobs.submit(
         entrypoint=ENTRYPOINT.format(id=run.id),
         metadata={"raylake_kind": "training", "tenant_id": run.tenant_id, "train_id": str(run.id)},
         env_vars={**job_environment(settings), callbacks.ENV_VAR: secret},
-        num_cpus=0 if coordinates else settings.train_cpus,
+        num_cpus=job_cpus(settings, run),
     )
 
 
