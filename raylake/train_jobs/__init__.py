@@ -1,4 +1,5 @@
-"""Entrypoints that run on the Ray cluster: ``python -m raylake.train_jobs.<job> --id N``.
+"""Entrypoints that run on the Ray cluster: ``python -m raylake.train_jobs.<job> --<row>-id N`` (and
+``standby``, a training job started before its run exists).
 
-Each reads its settings from arguments, never from the environment at import time.
+Each reads its settings from the job's environment in ``main()``, never at import time.
 """
