@@ -20,8 +20,10 @@ from tests.factories import unique
 
 
 def _start_standby(api, idle_s: float) -> str:
-    settings = api.settings.model_copy(update={"train_standby": 1, "standby_idle_s": idle_s})
+    """One more standby, the way the API refills (asking for one more than are waiting)."""
     with session_scope(api.engine) as session:
+        wanted = {"train_standby": waiting(session) + 1, "standby_idle_s": idle_s}
+        settings = api.settings.model_copy(update=wanted)
         assert refill(session, RayJobs.from_settings(settings), settings) == 1
         return session.exec(select(JobStandby.ray_job_id).order_by(JobStandby.id.desc())).first()
 
@@ -42,12 +44,15 @@ def _job_status(api, ray_job_id: str) -> str:
     return RayJobs.from_settings(api.settings).info(ray_job_id).status
 
 
-def test_a_ready_standby_trains_the_next_run(api):
+def test_a_ready_standby_trains_the_next_run_and_an_idle_one_leaves(api):
+    """Two standbys warm side by side (one job start's wait for both checks): the older one is handed
+    the run; the other, given a second of patience, leaves by itself."""
     once_per_session(api)
     tenant = api.new_tenant()
     _, headers = api.new_user(tenant, ["data_scientist"])
     dataset_id = upload(api, headers, sales_csv())
     job_id = _start_standby(api, idle_s=600)
+    idle_id = _start_standby(api, idle_s=1)
     _until(
         lambda: (row := _standby(api, job_id)) is not None and row.ready_at is not None, what="never ready"
     )
@@ -62,22 +67,17 @@ def test_a_ready_standby_trains_the_next_run(api):
     }
     resp = api.client.post("/api/v1/train/", json=body, headers=headers)
     assert resp.status_code == 201, resp.text
-    assert resp.json()["ray_job_id"] == job_id  # handed to the standby: no job of its own
+    assert resp.json()["ray_job_id"] == job_id  # handed to the (older) standby: no job of its own
     run = wait_for(api, headers, resp.json()["id"])
     assert run["train_status"] == "completed", run["error"]
     assert run["metrics"]["mase"] > 0
     _until(lambda: _job_status(api, job_id) == "SUCCEEDED", what="the standby did not exit after its run")
     assert _standby(api, job_id) is None
 
-    # It took one run and left: nothing is waiting now (this API keeps none), so the next run submits
-    # its own job.
+    _until(lambda: _standby(api, idle_id) is None, what="the idle standby kept its row")
+    _until(lambda: _job_status(api, idle_id) == "SUCCEEDED", what="the idle standby did not exit cleanly")
+
+    # Each left: nothing is waiting now (this API keeps none), so the next run submits its own job.
     with session_scope(api.engine) as session:
         assert waiting(session) == 0
         assert claim(session, run["id"]) is None
-
-
-def test_a_standby_nobody_needs_leaves_on_its_own(api):
-    once_per_session(api)
-    job_id = _start_standby(api, idle_s=1)
-    _until(lambda: _standby(api, job_id) is None, what="the idle standby kept its row")
-    _until(lambda: _job_status(api, job_id) == "SUCCEEDED", what="the idle standby did not exit cleanly")
