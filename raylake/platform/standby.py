@@ -36,7 +36,7 @@ from raylake.platform.jobs import RayJobs, job_environment
 
 log = logging.getLogger(__name__)
 
-ENTRYPOINT = "python -m raylake.train_jobs.standby"
+ENTRYPOINT = "python -m raylake.train_jobs.standby --standby-id {id}"
 TRAIN = "train"
 HEARTBEAT_S = 2.0
 # A ready standby not heard from for this long is taken for dead: never handed a run, and pruned.
@@ -122,7 +122,7 @@ def refill(session: Session, jobs: RayJobs, settings: Settings) -> int:
         session.flush()
         try:
             jobs.submit(
-                entrypoint=ENTRYPOINT,
+                entrypoint=ENTRYPOINT.format(id=row.id),
                 metadata={"raylake_kind": "standby"},
                 # No run secret (it reports with the run's internal token); the CPUs a run reserves and
                 # how long to wait for one are the API's to say.

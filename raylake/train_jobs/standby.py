@@ -2,7 +2,7 @@
 training job does before it can read data (imports, connecting to Ray), then waits for the API to hand
 it one run, trains it exactly as ``python -m raylake.train_jobs.train`` would, and exits.
 
-    python -m raylake.train_jobs.standby      (submitted by the API, never by hand)
+    python -m raylake.train_jobs.standby --standby-id N      (submitted by the API, never by hand)
 
 Waiting costs no CPUs in Ray's accounting (the job is submitted with none); the run gets the CPUs its
 own job would have reserved, as a placement group on this node, for as long as it trains. A standby not
@@ -11,13 +11,14 @@ handed a run within ``standby_idle_s`` removes its row and exits; one whose row 
 
 from __future__ import annotations
 
+import argparse
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, delete
-from sqlmodel import col, select
+from sqlmodel import col
 
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
@@ -29,7 +30,6 @@ from raylake.train_jobs import runtime, train
 
 log = logging.getLogger("raylake.standby")
 POLL_S = 0.2
-ROW_WAIT_S = 30.0
 
 
 def warm() -> None:
@@ -39,20 +39,6 @@ def warm() -> None:
     from raylake.train_jobs import train_forecast, train_tabular  # noqa: F401
 
     ray.init(log_to_driver=False)
-
-
-def own_row(engine: Engine, ray_job_id: str) -> int:
-    """The row the API wrote before submitting this job (it commits just after the submission)."""
-    deadline = time.monotonic() + ROW_WAIT_S
-    while True:
-        with session_scope(engine) as session:
-            mine = select(JobStandby.id).where(JobStandby.ray_job_id == ray_job_id)
-            standby_id = session.exec(mine).first()
-            if standby_id is not None:
-                return standby_id
-        if time.monotonic() > deadline:
-            raise SystemExit(f"no standby row for {ray_job_id}")
-        time.sleep(0.5)
 
 
 def wait_for_run(engine: Engine, standby_id: int, idle_s: float) -> int | None:
@@ -86,6 +72,11 @@ def wait_for_run(engine: Engine, standby_id: int, idle_s: float) -> int | None:
         time.sleep(POLL_S)
 
 
+def forget(engine: Engine, standby_id: int) -> None:
+    with session_scope(engine) as session:
+        session.execute(delete(JobStandby).where(col(JobStandby.id) == standby_id))
+
+
 @contextmanager
 def reserved(cpus: float) -> Iterator[None]:
     """Hold ``cpus`` of this node in Ray's accounting (the run's own job would have), meanwhile."""
@@ -104,24 +95,22 @@ def reserved(cpus: float) -> Iterator[None]:
         remove_placement_group(group)
 
 
-def run(settings: Settings, ray_job_id: str) -> None:
+def run(settings: Settings, standby_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     try:
-        standby_id = own_row(engine, ray_job_id)
+        runtime.wait_for_row(engine, JobStandby, standby_id)  # the API commits it just after submitting
         try:
             warm()
         except BaseException:  # never ready: no run may be handed to this job
-            with session_scope(engine) as session:
-                session.execute(delete(JobStandby).where(col(JobStandby.id) == standby_id))
+            forget(engine, standby_id)
             raise
         train_id = wait_for_run(engine, standby_id, settings.standby_idle_s)
         if train_id is None:
-            log.info("standby %s: no run came; exiting", ray_job_id)
+            log.info("standby %s: no run came; exiting", standby_id)
             return
-        log.info("standby %s: handed training run %s", ray_job_id, train_id)
+        log.info("standby %s: handed training run %s", standby_id, train_id)
+        forget(engine, standby_id)  # the run's ray_job_id now says which job trains it
         with session_scope(engine) as session:
-            # The run's ray_job_id now says which job trains it: this row has done its work.
-            session.execute(delete(JobStandby).where(col(JobStandby.id) == standby_id))
             row = session.get(TrainingRun, train_id)
             cpus = job_cpus(settings, row) if row is not None else 0
         with reserved(cpus):
@@ -130,12 +119,12 @@ def run(settings: Settings, ray_job_id: str) -> None:
         engine.dispose()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ray_job_id = runtime.submission_id()
-    if ray_job_id is None:
-        raise SystemExit("a standby runs only as a Ray job the platform submitted")
-    run(resolve_settings(Settings()), ray_job_id)
+    parser = argparse.ArgumentParser(prog="raylake.train_jobs.standby")
+    parser.add_argument("--standby-id", type=int, required=True)
+    args = parser.parse_args(argv)
+    run(resolve_settings(Settings()), args.standby_id)
 
 
 if __name__ == "__main__":

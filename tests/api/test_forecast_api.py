@@ -43,6 +43,18 @@ def sales_csv(days: int = DAYS, stores=STORES, *, future: bool = False, seed: in
     return ("\n".join(lines) + "\n").encode()
 
 
+def training_body(dataset_id: int, name_prefix: str) -> dict:
+    """A week-ahead forecaster of the daily sales, every candidate backtested."""
+    return {
+        "dataset_id": dataset_id,
+        "predictor_name": unique(name_prefix),
+        "domain": "Retail",
+        "problem_type": "Forecasting",
+        "columns": COLUMNS,
+        "forecast_horizon": 7,
+    }
+
+
 def forecast_body(run: dict, **overrides) -> dict:
     return {
         "train_id": run["id"],
@@ -77,15 +89,7 @@ def model(api) -> Forecasting:
     _, headers = api.new_user(tenant, ["data_scientist"])
     _, outsider = api.new_user(api.new_tenant(), ["data_scientist"])
     dataset_id = upload(api, headers, sales_csv())
-    body = {
-        "dataset_id": dataset_id,
-        "predictor_name": unique("sales-"),
-        "domain": "Retail",
-        "problem_type": "Forecasting",
-        "columns": COLUMNS,
-        "forecast_horizon": 7,
-    }
-    resp = api.client.post("/api/v1/train/", json=body, headers=headers)
+    resp = api.client.post("/api/v1/train/", json=training_body(dataset_id, "sales-"), headers=headers)
     assert resp.status_code == 201, resp.text
     run = wait_for(api, headers, resp.json()["id"])
     assert run["train_status"] == "completed", run["error"]

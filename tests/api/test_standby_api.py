@@ -14,9 +14,8 @@ from raylake.platform.db import session_scope
 from raylake.platform.jobs import RayJobs
 from raylake.platform.standby import JobStandby, claim, refill, waiting
 from tests.api.conftest import once_per_session
-from tests.api.test_forecast_api import COLUMNS, sales_csv
+from tests.api.test_forecast_api import sales_csv, training_body
 from tests.api.test_training_api import upload, wait_for
-from tests.factories import unique
 
 
 def _start_standby(api, idle_s: float) -> str:
@@ -57,15 +56,7 @@ def test_a_ready_standby_trains_the_next_run_and_an_idle_one_leaves(api):
         lambda: (row := _standby(api, job_id)) is not None and row.ready_at is not None, what="never ready"
     )
 
-    body = {
-        "dataset_id": dataset_id,
-        "predictor_name": unique("warm-"),
-        "domain": "Retail",
-        "problem_type": "Forecasting",
-        "columns": COLUMNS,
-        "forecast_horizon": 7,
-    }
-    resp = api.client.post("/api/v1/train/", json=body, headers=headers)
+    resp = api.client.post("/api/v1/train/", json=training_body(dataset_id, "warm-"), headers=headers)
     assert resp.status_code == 201, resp.text
     assert resp.json()["ray_job_id"] == job_id  # handed to the (older) standby: no job of its own
     run = wait_for(api, headers, resp.json()["id"])
