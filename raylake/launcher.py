@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from raylake.platform.config import Settings, resolve_settings
-from raylake.ray_env import ray_environment
+from raylake.ray_env import ray_environment, ray_temp_dir
 
 log = logging.getLogger("raylake.launcher")
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -61,6 +61,7 @@ def start_ray_head(settings: Settings) -> None:
         f"--dashboard-host={dashboard.host}",
         f"--dashboard-port={dashboard.port or 8265}",
         f"--dashboard-agent-listen-port={settings.ray_agent_port}",
+        f"--temp-dir={ray_temp_dir(settings)}",
         "--disable-usage-stats",
     ]
     log.info("starting a local Ray head on %s (%d CPUs)", settings.ray_address, settings.ray_num_cpus)

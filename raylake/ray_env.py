@@ -17,11 +17,27 @@ from pathlib import Path
 from raylake.platform.config import Settings
 
 
-def haproxy_dir(settings: Settings) -> Path:
-    """A short per-cluster directory: Serve nests a 56-character node id under it, and HAProxy refuses
-    socket paths over 97 characters, so the data dir itself is often too deep."""
+def _short_dir(settings: Settings, prefix: str) -> Path:
+    """A short per-data-dir directory under the system temp dir: Unix socket paths are capped (107
+    bytes), and the data dir itself is often too deep to nest sockets under."""
     digest = hashlib.sha256(str(settings.data_dir).encode()).hexdigest()[:8]
-    return Path(tempfile.gettempdir()) / f"rlhp-{digest}"
+    return Path(tempfile.gettempdir()) / f"{prefix}-{digest}"
+
+
+def haproxy_dir(settings: Settings) -> Path:
+    """HAProxy's per-cluster directory: Serve nests a 56-character node id under it, and HAProxy refuses
+    socket paths over 97 characters."""
+    return _short_dir(settings, "rlhp")
+
+
+def ray_temp_dir(settings: Settings) -> Path:
+    """The Ray head's own temp dir (sessions, sockets, logs, ``ray_current_cluster``).
+
+    Ray's job supervisor points each job's driver at the cluster named in ``<temp dir>/ray_current_cluster``;
+    in the shared ``/tmp/ray`` that is whichever cluster started last on the machine, so a raylake head
+    never shares it. Ray nests ``session_<date>_<pid>/sockets/plasma_store`` (about 63 characters) under it.
+    """
+    return _short_dir(settings, "rl")
 
 
 def serve_environment(settings: Settings) -> dict[str, str]:

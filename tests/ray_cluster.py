@@ -16,7 +16,7 @@ from pathlib import Path
 
 from raylake.launcher import start_ray_head, stop_session
 from raylake.platform.config import Settings, resolve_settings
-from raylake.ray_env import haproxy_dir, ray_environment
+from raylake.ray_env import haproxy_dir, ray_environment, ray_temp_dir
 
 
 def free_port() -> int:
@@ -75,7 +75,7 @@ class LocalRay:
 
     def log_files(self) -> list[Path]:
         """Every log file of this Ray session (driver, raylet, Serve proxy and replicas, jobs)."""
-        logs = Path(os.environ.get("RAY_TMPDIR", "/tmp/ray")) / self.session_name / "logs"
+        logs = ray_temp_dir(CLUSTER_SETTINGS) / self.session_name / "logs"
         return [p for p in logs.rglob("*") if p.is_file()]
 
     def stop(self) -> None:
@@ -85,3 +85,4 @@ class LocalRay:
         stop_session(self.session_name)
         shutil.rmtree(ROOT, ignore_errors=True)
         shutil.rmtree(haproxy_dir(CLUSTER_SETTINGS), ignore_errors=True)
+        shutil.rmtree(ray_temp_dir(CLUSTER_SETTINGS), ignore_errors=True)
