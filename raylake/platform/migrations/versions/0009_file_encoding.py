@@ -1,0 +1,21 @@
+"""datasets and files (encodings, lake table names)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-30 06:45:00.000000
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0009"
+down_revision: str | None = "0008"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass  # RESERVED: filled in by the work on this revision; removed at the end if still empty
+
+
+def downgrade() -> None:
+    pass
