@@ -135,9 +135,9 @@ async def drive(
                 if step % every == 0:
                     sample = (step, replica_rss_mb(API_REPLICA), replica_rss_mb(MODEL_REPLICA), errors)
                     samples.append(sample)
+                    took = time.monotonic() - start
                     print(
-                        f"{step:>9} {sample[1]:>8.0f} {sample[2]:>10.0f} {errors:>5} {time.monotonic() - start:>6.0f}",
-                        flush=True,
+                        f"{step:>9} {sample[1]:>8.0f} {sample[2]:>10.0f} {errors:>5} {took:>6.0f}", flush=True
                     )
 
         await asyncio.gather(*(worker() for _ in range(clients)))
@@ -154,9 +154,8 @@ def main() -> None:
     settings = resolve_settings(Settings())
     base = f"http://{settings.host}:{settings.port}"
     auth = login(base, settings)
-    print(
-        f"machine: {platform.machine()}, {psutil.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
-    )
+    memory_gib = psutil.virtual_memory().total / 2**30
+    print(f"machine: {platform.machine()}, {psutil.cpu_count()} cores, {memory_gib:.0f} GiB")
     samples = asyncio.run(drive(base, auth, args.requests, args.every, args.clients, args.train_id))
     half = len(samples) // 2
     first = samples[half][1] - samples[0][1]
