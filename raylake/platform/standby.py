@@ -48,6 +48,7 @@ WARMUP_S = 180.0
 
 class JobStandby(SQLModel, table=True):
     __tablename__ = "job_standbys"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(default=TRAIN, max_length=16)

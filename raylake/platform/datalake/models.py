@@ -10,7 +10,10 @@ class LakeTable(SQLModel, table=True):
     """Which tenant owns which Iceberg table: the datalake API lists and resolves names only here."""
 
     __tablename__ = "lake_tables"
-    __table_args__ = (UniqueConstraint("namespace", "name", name="uq_lake_table"),)
+    __table_args__ = (
+        UniqueConstraint("namespace", "name", name="uq_lake_table"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)

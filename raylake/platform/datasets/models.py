@@ -15,7 +15,10 @@ class Dataset(SQLModel, table=True):
     """
 
     __tablename__ = "datasets"
-    __table_args__ = (UniqueConstraint("tenant_id", "dataset_name", name="uq_dataset_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "dataset_name", name="uq_dataset_tenant_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -38,6 +41,7 @@ class Dataset(SQLModel, table=True):
 
 class DatasetFile(SQLModel, table=True):
     __tablename__ = "dataset_files"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(foreign_key="datasets.id", index=True, ondelete="CASCADE")
@@ -62,6 +66,7 @@ class DatasetVersion(SQLModel, table=True):
     """One committed change of a dataset's tables: which snapshot it produced and why."""
 
     __tablename__ = "dataset_versions"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(foreign_key="datasets.id", index=True, ondelete="CASCADE")
@@ -77,6 +82,7 @@ class DatasetStatistics(SQLModel, table=True):
     """A statistics job for one dataset snapshot, its progress and its result."""
 
     __tablename__ = "dataset_statistics"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     dataset_id: int = Field(foreign_key="datasets.id", index=True, ondelete="CASCADE")

@@ -23,6 +23,7 @@ class Prediction(SQLModel, table=True):
     """
 
     __tablename__ = "predictions"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -69,6 +70,7 @@ class ModelDeployment(SQLModel, table=True):
     Without one, a version is served by the shared, multiplexed model pool."""
 
     __tablename__ = "model_deployments"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)

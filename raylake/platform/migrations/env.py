@@ -13,14 +13,28 @@ def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-u
     return not (type_ == "table" and reflected and compare_to is None)
 
 
+sqlite = engine.dialect.name == "sqlite"
 with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=SQLModel.metadata,
-        render_as_batch=engine.dialect.name == "sqlite",
-        compare_type=True,
-        include_object=_ours,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    if sqlite:
+        # A rebuilt table (batch mode) drops its old copy: with foreign keys on, that drop would delete
+        # (cascade) or orphan every child row. SQLite takes this pragma only outside a transaction.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=SQLModel.metadata,
+            render_as_batch=sqlite,
+            compare_type=True,
+            include_object=_ours,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left rows whose foreign keys point nowhere: {broken[:5]}")
+        connection.commit()
+    finally:
+        if sqlite:  # the connection goes back to the pool: never with foreign keys off
+            connection.rollback()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")

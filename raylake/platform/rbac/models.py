@@ -8,7 +8,10 @@ from raylake.platform.clock import utcnow
 
 class Permission(SQLModel, table=True):
     __tablename__ = "permissions"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_permission_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_permission_tenant_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -20,7 +23,10 @@ class Permission(SQLModel, table=True):
 
 class Role(SQLModel, table=True):
     __tablename__ = "roles"
-    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_role_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name", name="uq_role_tenant_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)

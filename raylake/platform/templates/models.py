@@ -11,7 +11,10 @@ class Template(SQLModel, table=True):
     regardless of case, the same on every backend."""
 
     __tablename__ = "templates"
-    __table_args__ = (UniqueConstraint("tenant_id", "name_key", name="uq_template_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "name_key", name="uq_template_tenant_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -27,7 +30,10 @@ class TemplateColumn(SQLModel, table=True):
     """One column of a template's schema, in order; ``data_type`` is a canonical ``types.DataType``."""
 
     __tablename__ = "template_columns"
-    __table_args__ = (UniqueConstraint("template_id", "position", name="uq_template_column_position"),)
+    __table_args__ = (
+        UniqueConstraint("template_id", "position", name="uq_template_column_position"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     template_id: int = Field(foreign_key="templates.id", ondelete="CASCADE")  # indexed by the unique key

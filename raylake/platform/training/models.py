@@ -7,6 +7,7 @@ state it uses. Registry views are queries over these rows, not a second store.
 
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -16,7 +17,10 @@ from raylake.platform.clock import utcnow
 
 class Predictor(SQLModel, table=True):
     __tablename__ = "predictors"
-    __table_args__ = (UniqueConstraint("tenant_id", "predictor_name", name="uq_predictor_tenant_name"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "predictor_name", name="uq_predictor_tenant_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -37,6 +41,7 @@ class TrainingRun(SQLModel, table=True):
     """
 
     __tablename__ = "training_runs"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -83,6 +88,8 @@ class TrainingRun(SQLModel, table=True):
     rows: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     input_schema: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     artifact_key: str | None = Field(default=None, max_length=512)
+    # Names this run's model in every cache (model and API replicas): unlike an id, never seen twice.
+    uid: str = Field(default_factory=lambda: uuid4().hex, max_length=32)
 
     created_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
@@ -95,6 +102,7 @@ class PreprocessState(SQLModel, table=True):
     """A fitted preprocessing state (JSON in the file store), reusable by compatible runs (`train/update`)."""
 
     __tablename__ = "preprocess_states"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
@@ -110,6 +118,7 @@ class FeatureImportanceJob(SQLModel, table=True):
     """A SHAP job for one training run and its result: mean |SHAP| per original column."""
 
     __tablename__ = "feature_importance"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)

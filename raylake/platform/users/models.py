@@ -9,6 +9,7 @@ class User(SQLModel, table=True):
     """Usernames and emails are unique platform-wide because login names no tenant."""
 
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
