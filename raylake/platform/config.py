@@ -94,9 +94,13 @@ class Settings(BaseSettings):
     first_superuser_password: SecretStr | None = None
     default_tenant: str = "default"
 
+    # Failed logins per window (auth/throttle.py): per account and client pair, per client, and, for
+    # guesses from many addresses, an account-wide backoff doubling from 1 s up to a cap.
     login_max_failures: int = Field(5, ge=1)
     login_max_failures_per_client: int = Field(20, ge=1)
     login_window_seconds: int = Field(300, ge=1)
+    login_account_backoff_after: int = Field(50, ge=1)
+    login_account_backoff_max_seconds: int = Field(60, ge=1)
 
     @field_validator("data_dir")
     @classmethod

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from raylake.platform.auth import service as auth
+from raylake.platform.auth import throttle
+from raylake.platform.auth.models import LoginFailure
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from tests.factories import PASSWORD, create_tenant, create_user, superuser_principal, unique
@@ -48,13 +52,25 @@ def test_wrong_password_and_unknown_user_are_the_same(engine, settings, member):
     assert wrong.value.status_code == unknown.value.status_code == 401
 
 
-def test_account_throttled_after_repeated_failures(engine, settings, member):
+def test_client_throttled_on_an_account_and_the_owner_still_logs_in(engine, settings, member):
+    stranger = unique("stranger-")
     for _ in range(settings.login_max_failures):
         with pytest.raises(Unauthorized):
-            _login(engine, settings, member.username, "bad-password", client=unique("c"))
-    with pytest.raises(TooManyRequests) as exc:
-        _login(engine, settings, member.username, PASSWORD, client=unique("c"))
+            _login(engine, settings, member.username, "bad-password", client=stranger)
+    with pytest.raises(TooManyRequests) as exc:  # even with the right password, from that address
+        _login(engine, settings, member.username, PASSWORD, client=stranger)
     assert int(exc.value.headers["Retry-After"]) >= 1
+    _login(engine, settings, member.username, client=unique("owner-"))
+
+
+def test_a_stranger_cannot_lock_the_superuser_out(engine, settings):
+    stranger = unique("stranger-")
+    for _ in range(settings.login_max_failures):
+        with pytest.raises(Unauthorized):
+            _login(engine, settings, settings.first_superuser, "bad-password", client=stranger)
+    with pytest.raises(TooManyRequests):
+        _login(engine, settings, settings.first_superuser, "bad-password", client=stranger)
+    _login(engine, settings, settings.first_superuser, "superuser-password-1", client=unique("owner-"))
 
 
 def test_client_throttled_across_accounts(engine, settings):
@@ -65,6 +81,45 @@ def test_client_throttled_across_accounts(engine, settings):
             _login(engine, strict, unique("nobody"), "bad-password", client=client)
     with pytest.raises(TooManyRequests):
         _login(engine, strict, unique("nobody"), "bad-password", client=client)
+
+
+def _failed_a_while_ago(engine, username, seconds):
+    """Move the account's latest failure back, as if that much time had passed."""
+    with session_scope(engine) as session:
+        row = session.get(LoginFailure, throttle.account_key(username))
+        row.last_failed_at = row.last_failed_at - timedelta(seconds=seconds)
+        session.add(row)
+
+
+def test_guesses_from_many_addresses_back_off_progressively(engine, settings, member):
+    strict = settings.model_copy(
+        update={"login_account_backoff_after": 3, "login_account_backoff_max_seconds": 4}
+    )
+    for _ in range(3):  # each from another address: no pair or client limit is reached
+        with pytest.raises(Unauthorized):
+            _login(engine, strict, member.username, "bad-password", client=unique("bot-"))
+    waits = []
+    for _ in range(4):
+        with pytest.raises(TooManyRequests) as exc:  # the owner waits too, but seconds, not a lockout
+            _login(engine, strict, member.username, client=unique("owner-"))
+        waits.append(int(exc.value.headers["Retry-After"]))
+        _failed_a_while_ago(engine, member.username, waits[-1])
+        with pytest.raises(Unauthorized):
+            _login(engine, strict, member.username, "bad-password", client=unique("bot-"))
+    assert waits == [1, 2, 4, 4]  # doubling per failure, capped
+    _failed_a_while_ago(engine, member.username, 4)
+    _login(engine, strict, member.username, client=unique("owner-"))
+
+
+def test_account_delay_doubles_from_the_threshold_up_to_the_cap(settings):
+    delays = [throttle.account_delay(n, settings).total_seconds() for n in range(1, 60)]
+    after = settings.login_account_backoff_after
+    assert delays[: after - 1] == [0] * (after - 1)
+    assert delays[after - 1 : after + 3] == [1, 2, 4, 8]
+    assert max(delays) == settings.login_account_backoff_max_seconds
+    assert (
+        throttle.account_delay(10**6, settings).total_seconds() == settings.login_account_backoff_max_seconds
+    )
 
 
 def test_refresh_rotates_and_reuse_revokes_family(engine, settings, member):

@@ -33,10 +33,12 @@ class RefreshToken(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """Failed-login counters per account and per client, shared by every API replica."""
+    """Failed-login counters per account, per client and per account and client pair, shared by every
+    API replica (``auth/throttle.py``)."""
 
     __tablename__ = "login_failures"
 
     key: str = Field(primary_key=True, max_length=160)
     count: int = 0
     window_started_at: datetime = Field(default_factory=utcnow)
+    last_failed_at: datetime | None = None  # an account's backoff runs from its latest failure

@@ -67,11 +67,9 @@ def login(*, session: Session, settings: Settings, username: str, password: str,
         ok = verify_password(password, user.hashed_password) and user.is_active
     tenant = session.get(Tenant, user.tenant_id) if ok and user else None
     if not ok or user is None or tenant is None or not tenant.is_active:
-        throttle.record_failure(
-            session=session, username=username, client=client, window_s=settings.login_window_seconds
-        )
+        throttle.record_failure(session=session, username=username, client=client, settings=settings)
         raise Unauthorized(BAD_CREDENTIALS, keep_changes=True)
-    throttle.clear_account(session=session, username=username)
+    throttle.clear_pair(session=session, username=username, client=client)
     auth_session = AuthSession(
         id=str(uuid4()), user_id=user.id, expires_at=utcnow() + timedelta(days=settings.refresh_token_days)
     )
