@@ -28,6 +28,7 @@ from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.router import router as inference_router
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
+from raylake.platform.methods import LiteralPathMethods
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
 from raylake.platform.templates.router import router as templates_router
@@ -88,4 +89,5 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         max_json_bytes=settings.max_json_kb * 1024,
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )
+    app.add_middleware(LiteralPathMethods, routes=app.routes)
     return app

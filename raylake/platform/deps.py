@@ -115,7 +115,11 @@ ForgetServables = Depends(forget_servables, scope="function")
 
 
 class Allow:
-    """A route's permission requirement, resolved to the calling ``Principal`` (403 when missing)."""
+    """A route's permission requirement, resolved to the calling ``Principal`` (403 when missing).
+
+    Only this base class depends on the bearer token, so OpenAPI lists a security requirement on the
+    routes that need one and none on public or job-callback routes.
+    """
 
     def __init__(self, permission: str | None, *, public: bool = False, callback: bool = False) -> None:
         if permission is not None and permission not in PERMISSIONS and permission != "superuser":
@@ -130,22 +134,14 @@ class Allow:
 
     @classmethod
     def public_route(cls) -> Allow:
-        return cls(None, public=True)
+        return _PublicRoute(None, public=True)
 
     @classmethod
     def job_callback(cls) -> Allow:
         """No user: the service checks the ``X-Callback-Token`` against the one row it reports for."""
-        return cls(None, callback=True)
+        return _JobCallback(None, callback=True)
 
-    async def __call__(
-        self, request: Request, token: BearerDep, callback_token: CallbackTokenDep
-    ) -> Principal | None:
-        if self.public:
-            return None
-        if self.callback:
-            if not callback_token:
-                raise Unauthorized("Callback token required")
-            return None
+    async def __call__(self, request: Request, token: BearerDep) -> Principal | None:
         if not token:
             raise Unauthorized("Not authenticated")
         principal = await current_principal(request, token)
@@ -155,6 +151,17 @@ class Allow:
         elif self.permission is not None:
             principal.require(self.permission)
         return principal
+
+
+class _PublicRoute(Allow):
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
+class _JobCallback(Allow):
+    async def __call__(self, callback_token: CallbackTokenDep) -> None:  # type: ignore[override]
+        if not callback_token:
+            raise Unauthorized("Callback token required")
 
 
 def allow(permission: str) -> type[Principal]:
