@@ -10,7 +10,7 @@ from raylake.platform.rbac import service as rbac
 from raylake.platform.users import service as users
 from raylake.schemas.rbac import PermissionCreate, RoleCreate
 from raylake.schemas.users import UserCreate
-from tests.factories import PASSWORD, create_tenant, create_user, unique
+from tests.factories import PASSWORD, create_tenant, create_user, superuser_principal, unique
 
 
 @pytest.fixture
@@ -98,4 +98,36 @@ def test_other_tenants_rows_are_not_found(engine, settings, tenant_admin):
             session=session,
             principal=tenant_admin,
             data=PermissionCreate(name="p", tenant_id=stranger.tenant_id),
+        )
+
+
+def _revoke(engine, principal, user, name):
+    with session_scope(engine) as session:
+        rbac.revoke_role(
+            session=session, principal=principal, user_id=user.user_id, tenant_id=user.tenant_id, name=name
+        )
+
+
+def test_the_last_active_admin_keeps_the_admin_role(engine, settings, tenant_admin):
+    with pytest.raises(Conflict):  # their own role, by themselves
+        _revoke(engine, tenant_admin, tenant_admin, "admin")
+    with pytest.raises(Conflict):  # nor by a superuser
+        _revoke(engine, superuser_principal(engine, settings), tenant_admin, "admin")
+    other = create_user(engine, settings, tenant_id=tenant_admin.tenant_id, roles=["admin"])
+    _revoke(engine, tenant_admin, tenant_admin, "admin")  # another admin is left
+    with session_scope(engine) as session:
+        assert rbac.user_role_names(session=session, user_ids=[tenant_admin.user_id]) == {
+            tenant_admin.user_id: []
+        }
+    with pytest.raises(Conflict):
+        _revoke(engine, other, other, "admin")
+    _revoke(engine, other, other, "viewer")  # a role they do not hold, or any other, is fine
+
+
+def test_the_admin_role_keeps_its_catalogue_permissions(engine, tenant_admin):
+    with session_scope(engine) as session:
+        (admin_role,) = rbac.roles_by_name(session=session, tenant_id=tenant_admin.tenant_id, names=["admin"])
+    with pytest.raises(Conflict), session_scope(engine) as session:
+        rbac.detach_permission(
+            session=session, principal=tenant_admin, role_id=admin_role.id, name="rbac:admin"
         )

@@ -23,8 +23,12 @@ PERMISSIONS: dict[str, str] = {
 
 _READ = ["template:read", "dataset:read", "datalake:read", "train:read", "inference:read"]
 
+# A tenant always keeps an active user with this role, and the role every catalogue permission, so
+# someone in the tenant can still manage its users and roles (rbac/service.py).
+ADMIN_ROLE = "admin"
+
 DEFAULT_ROLES: dict[str, list[str]] = {
-    "admin": list(PERMISSIONS),
+    ADMIN_ROLE: list(PERMISSIONS),
     "data_scientist": [
         *_READ,
         "user:read",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.platform.errors import Conflict, Forbidden, Invalid
-from raylake.platform.rbac.catalogue import DEFAULT_ROLES, PERMISSIONS
+from raylake.platform.rbac.catalogue import ADMIN_ROLE, DEFAULT_ROLES, PERMISSIONS
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.tenancy import Principal, get_scoped, scoped, target_tenant
+from raylake.platform.users.models import User
 from raylake.schemas.rbac import PermissionCreate, PermissionPublic, RoleCreate, RolePublic
 
 
@@ -163,6 +165,8 @@ def detach_permission(*, session: Session, principal: Principal, role_id: int, n
     role = get_scoped(session, Role, role_id, principal, "Role")
     (permission,) = _permissions_by_name(session, role.tenant_id, [name])
     link = session.get(RolePermission, (role_id, permission.id))
+    if link is not None and role.is_builtin and role.name == ADMIN_ROLE and permission.is_builtin:
+        raise Conflict(f"The {ADMIN_ROLE} role keeps every catalogue permission")
     if link is not None:
         session.delete(link)
         session.flush()
@@ -181,9 +185,34 @@ def assign_roles(
     session.flush()
 
 
+def _other_active_admins(session: Session, *, tenant_id: str, user_id: int) -> int:
+    return session.exec(
+        select(func.count())
+        .select_from(UserRole)
+        .join(Role, col(Role.id) == col(UserRole.role_id))
+        .join(User, col(User.id) == col(UserRole.user_id))
+        .where(
+            Role.tenant_id == tenant_id,
+            Role.name == ADMIN_ROLE,
+            User.is_active == True,  # noqa: E712
+            UserRole.user_id != user_id,
+        )
+    ).one()
+
+
 def revoke_role(*, session: Session, principal: Principal, user_id: int, tenant_id: str, name: str) -> None:
+    """Take a role from a user; never the tenant's last active admin's admin role (409)."""
     (role,) = roles_by_name(session=session, tenant_id=tenant_id, names=[name])
     link = session.get(UserRole, (user_id, role.id))
+    user = session.get(User, user_id)
+    if (
+        link is not None
+        and role.name == ADMIN_ROLE
+        and user is not None
+        and user.is_active
+        and _other_active_admins(session, tenant_id=tenant_id, user_id=user_id) == 0
+    ):
+        raise Conflict(f"This is the tenant's last active {ADMIN_ROLE}: make another user {ADMIN_ROLE} first")
     if link is not None:
         session.delete(link)
         session.flush()
