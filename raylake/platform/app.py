@@ -15,6 +15,7 @@ from raylake import __version__
 from raylake.platform import lake, standby
 from raylake.platform.auth.principals import PrincipalCache
 from raylake.platform.auth.router import router as auth_router
+from raylake.platform.completion import RunToCompletion
 from raylake.platform.config import Settings
 from raylake.platform.datalake.router import router as datalake_router
 from raylake.platform.datasets.router import router as datasets_router
@@ -90,4 +91,6 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
     )
     app.add_middleware(LiteralPathMethods, routes=app.routes)
+    # Added last, so outermost: a request a client abandons still ends its own transaction (completion.py).
+    app.add_middleware(RunToCompletion)
     return app
