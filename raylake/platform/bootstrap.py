@@ -12,8 +12,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from raylake.platform.auth.passwords import check_password
 from raylake.platform.config import Settings, first_superuser_password
 from raylake.platform.db import migrate, redacted, session_scope
+from raylake.platform.errors import Invalid
 from raylake.platform.rbac import service as rbac
 from raylake.platform.security import hash_password
 from raylake.platform.tenants import service as tenants
@@ -35,6 +37,14 @@ def bootstrap(settings: Settings, engine: Engine) -> Path | None:
         exists = session.exec(select(User).where(User.username == settings.first_superuser)).first()
         if exists is None:
             password, password_file = first_superuser_password(settings)
+            if password_file is None:  # configured, not generated: held to the same policy as any user's
+                try:
+                    check_password(
+                        password,
+                        context=[settings.first_superuser, settings.first_superuser_email, tenant.name],
+                    )
+                except Invalid as exc:
+                    raise Invalid(f"RAYLAKE_FIRST_SUPERUSER_PASSWORD: {exc.detail}") from None
             session.add(
                 User(
                     tenant_id=tenant.id,

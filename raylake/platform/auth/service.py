@@ -141,6 +141,15 @@ def reset_password(
         if current_password is None or not verify_password(current_password, target.hashed_password):
             raise Forbidden("Current password is incorrect")
     assert target.id is not None
+    users.check_new_password(
+        session=session,
+        password=new_password,
+        tenant_id=target.tenant_id,
+        username=target.username,
+        email=target.email,
+        first_name=target.first_name,
+        last_name=target.last_name,
+    )
     target.hashed_password = hash_password(new_password)
     target.updated_at = utcnow()
     session.add(target)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, col, or_, select
 
+from raylake.platform.auth.passwords import check_password
 from raylake.platform.errors import Conflict
 from raylake.platform.rbac import service as rbac
 from raylake.platform.rbac.catalogue import DEFAULT_NEW_USER_ROLE
 from raylake.platform.security import hash_password
 from raylake.platform.tenancy import Principal, get_scoped, scoped, target_tenant
+from raylake.platform.tenants.models import Tenant
 from raylake.platform.users.models import User
 from raylake.schemas.users import UserCreate, UserPublic
 
@@ -29,8 +31,33 @@ def ensure_unique(*, session: Session, username: str, email: str) -> None:
         raise Conflict(f"A user with this {field} already exists")
 
 
+def check_new_password(
+    *,
+    session: Session,
+    password: str,
+    tenant_id: str,
+    username: str,
+    email: str,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> None:
+    """Refuse (422) a guessable password for this user, judged against their own and their tenant's names."""
+    tenant = session.get(Tenant, tenant_id)
+    names = [username, email, first_name, last_name, tenant.name if tenant is not None else None]
+    check_password(password, context=names)
+
+
 def create_user(*, session: Session, principal: Principal, data: UserCreate) -> UserPublic:
     tenant_id = target_tenant(session, principal, data.tenant_id)
+    check_new_password(
+        session=session,
+        password=data.password,
+        tenant_id=tenant_id,
+        username=data.username,
+        email=data.email,
+        first_name=data.first_name,
+        last_name=data.last_name,
+    )
     ensure_unique(session=session, username=data.username, email=data.email)
     user = User(
         tenant_id=tenant_id,
