@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from raylake.ml.times import any_datetime, examples, unread
 from raylake.platform.templates.types import FALSE_WORDS, TRUE_WORDS, DataType, parse_value
 from raylake.platform.templates.types import resolve as resolve_type
 
@@ -227,6 +228,7 @@ class Preprocessor:
     def transform(self, frame: pl.DataFrame) -> np.ndarray:
         """The float64 model matrix, one row per input row; extra columns are ignored, missing ones named."""
         _require(frame, [column.name for column in self._columns])
+        _require_timestamps(frame, [column.name for column in self._columns if column.kind == "datetime"])
         base = frame.select(_base_exprs(self._columns, frame.schema))
         exprs = []
         for i, (_, _, expr) in enumerate(self._features):
@@ -343,6 +345,24 @@ def _require(frame: pl.DataFrame, names: Sequence[str]) -> None:
         raise ValueError(f"missing input columns: {', '.join(missing)}")
 
 
+def _require_timestamps(frame: pl.DataFrame, names: Sequence[str]) -> None:
+    """DateTime columns arriving as text must read as timestamps: a ValueError names the values that do
+    not, rather than their rows silently taking the fill."""
+    for name in names:
+        if frame.schema[name] != pl.String:
+            continue
+        text = frame[name]
+        bad = unread(text, frame.select(_coerced(name, "datetime", pl.String())).to_series())
+        if bad.len():
+            raise ValueError(timestamp_problem(name, bad.len(), examples(bad)))
+
+
+def timestamp_problem(name: str, count: int, shown: str) -> str:
+    """The message for DateTime text that does not read as a timestamp (shared with ``RowEncoder``)."""
+    values = "value" if count == 1 else "values"
+    return f"column {name!r}: {count} {values} cannot be read as a DateTime (ISO 8601 expected): {shown}"
+
+
 # ---------------------------------------------------------------------- fitting columns
 
 
@@ -361,6 +381,7 @@ def _kind(data_type: str) -> Literal["numeric", "boolean", "category", "date", "
 def _fit_columns(frame: pl.DataFrame, inputs: list[ColumnRole], max_categories: int) -> list[_Column]:
     """One pass over the frame computes every statistic-based fill; categories need one count each."""
     kinds = {role.name: _kind(role.data_type) for role in inputs}
+    _require_timestamps(frame, [name for name, kind in kinds.items() if kind == "datetime"])
     defaults = {role.name: _default(role, kinds[role.name]) for role in inputs}
     coerced = {role.name: _coerced(role.name, kinds[role.name], frame.schema[role.name]) for role in inputs}
     stats_exprs = []
@@ -476,7 +497,7 @@ def _coerced(name: str, kind: str, dtype: pl.DataType) -> pl.Expr:
     elif dtype == pl.Date:
         moment = col.cast(pl.Datetime("us"))
     elif dtype == pl.String:
-        moment = col.str.strip_chars().str.to_datetime(time_unit="us", strict=False)
+        moment = any_datetime(col.str.strip_chars())  # per value, so a row never depends on its neighbours
     else:
         moment = pl.lit(None, dtype=pl.Datetime("us"))
     # the physical value of an aware timestamp is UTC already, which is what a naive column holds

@@ -14,9 +14,11 @@ Standardisation is rounded as polars rounds it (see ``RowEncoder._standardise``)
 for bit, not merely close.
 
 Each row's values are read on their own. ``transform`` reads them the same way in any batch whose
-columns each keep one JSON type and one date format; a batch that mixes them makes polars pick one
-reading for the whole column (it infers a date format from the first parseable string and nulls the
-rest; it turns a column of numbers and strings into strings), so a row would depend on its neighbours.
+columns each keep one JSON type (and, for Date columns, one date format); a batch that mixes them makes
+polars pick one reading for the whole column (it turns a column of numbers and strings into strings; it
+infers a Date column's format from the first parseable string and nulls the rest), so a row would
+depend on its neighbours. DateTime text is read value by value in both (``ml/times.py``: ISO 8601 in
+any mix of forms, offsets to UTC), and text that is no timestamp is a ValueError naming it in both.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from raylake.ml.preprocess import Preprocessor, _coerced, _Column
+from raylake.ml.preprocess import Preprocessor, _coerced, _Column, timestamp_problem
+from raylake.ml.times import examples
 from raylake.platform.templates.types import FALSE_WORDS, TRUE_WORDS
 
 Base = float | int | str | None
@@ -51,8 +54,7 @@ _WHITESPACE = (
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 # Naive ISO timestamps, whose polars reading is verified: seconds and fraction optional, nanoseconds
-# truncated. One with a zone (Z, +02:00) is left to polars, which inside a select infers a naive type
-# and so reads it as missing.
+# truncated. One with a zone (Z, +02:00) is left to polars (ml/times.py), which converts it to UTC.
 _DATETIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,9}))?)?)?"
 )
@@ -147,7 +149,11 @@ def _converter(column: _Column) -> Callable[[Any], Base]:
             base = handler(value)
             if base is not _ASK:
                 return base
-        return _by_polars(column.kind, value)
+        base = _by_polars(column.kind, value)
+        if base is None and column.kind == "datetime" and type(value) is str and value.strip(_WHITESPACE):
+            # as transform does: text that is no timestamp is named, not taken as missing
+            raise ValueError(timestamp_problem(column.name, 1, examples(pl.Series([value]))))
+        return base
 
     return convert
 

@@ -267,3 +267,41 @@ def test_large_frame_is_fast():
     elapsed = time.perf_counter() - started
     assert X.shape == (n, 12 + 4 + 1 + 5 + 7)
     assert elapsed < 10, f"{elapsed:.1f} s"
+
+
+MIXED = {  # DateTime text as files and requests mix it -> the instant it names, in UTC
+    "2024-03-05": datetime(2024, 3, 5),
+    "2024-03-05T08:00:00": datetime(2024, 3, 5, 8),
+    "2024-03-05 08:30": datetime(2024, 3, 5, 8, 30),
+    "2024-03-05T08:00:00Z": datetime(2024, 3, 5, 8),
+    "2024-03-05T10:00:00+02:00": datetime(2024, 3, 5, 8),
+    "2024-03-06T01:15:00.5+05:30": datetime(2024, 3, 5, 19, 45, 0, 500000),
+}
+
+
+def test_datetime_text_of_mixed_forms_and_offsets_reads_as_utc():
+    """Text timestamps train and transform exactly as the typed instants they name (none becomes null)."""
+    typed = pl.DataFrame(
+        {"t": list(MIXED.values()), "y": ["a", "b"] * 3}, schema_overrides={"t": pl.Datetime("us")}
+    )
+    text = pl.DataFrame({"t": list(MIXED), "y": ["a", "b"] * 3})
+    rs = [ColumnRole("t", "DateTime", "Feature"), ColumnRole("y", "String", "Target")]
+    pre = fit(typed, rs)
+    assert np.array_equal(pre.transform(text), pre.transform(typed))
+    assert fit(text, rs).to_json() == pre.to_json()  # the same fill learnt from text
+    assert column(pre, pre.transform(text), "t.hour").tolist() == [0.0, 8.0, 8.0, 8.0, 8.0, 19.0]
+
+
+def test_datetime_text_that_is_no_timestamp_is_named():
+    rs = [ColumnRole("t", "DateTime", "Feature"), ColumnRole("y", "String", "Target")]
+    bad = pl.DataFrame(
+        {"t": ["2024-03-05", "soon", " ", None, "2024-13-01T00:00:00"], "y": ["a", "b"] * 2 + ["a"]}
+    )
+    with pytest.raises(
+        ValueError, match=r"column 't': 2 values cannot be read .*'soon', '2024-13-01T00:00:00'"
+    ):
+        fit(bad, rs)
+    pre = fit(bad.filter(pl.col("t") == "2024-03-05"), rs)
+    with pytest.raises(ValueError, match=r"column 't': 2 values"):
+        pre.transform(bad)
+    assert pre.transform(bad.slice(2, 2)).shape == (2, len(pre.feature_names))  # blank and null: the fill

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,21 +154,73 @@ def as_text(rows: list[dict[str, Any]]) -> pl.DataFrame:
     )
 
 
+def outcome(encode: Callable[[], np.ndarray]) -> np.ndarray | str:
+    """The matrix, or the message of the ValueError that refused the rows."""
+    try:
+        return encode()
+    except ValueError as exc:
+        return str(exc)
+
+
 @pytest.mark.parametrize("name", list(TYPES))
 def test_every_value_form_alone_matches_transform(pre, name):
-    """Each form in a one-row request, typed as polars infers it from the JSON value."""
+    """Each form in a one-row request, typed as polars infers it from the JSON value: the same matrix, or
+    the same error (DateTime text that is no timestamp)."""
     for value in VALUES[name]:
         row = {**BASE_ROW, name: value}
-        expected = transform(pre, pl.DataFrame([row], infer_schema_length=None))
-        np.testing.assert_array_equal(RowEncoder(pre).encode([row]), expected, err_msg=f"{name}={value!r}")
+        expected = outcome(lambda row=row: transform(pre, pl.DataFrame([row], infer_schema_length=None)))
+        got = outcome(lambda row=row: RowEncoder(pre).encode([row]))
+        if isinstance(expected, str) or isinstance(got, str):
+            assert got == expected, f"{name}={value!r}"
+        else:
+            np.testing.assert_array_equal(got, expected, err_msg=f"{name}={value!r}")
 
 
-def test_unparseable_timestamps_take_the_fill(pre):
-    rows = [{**BASE_ROW, "t": value} for value in ("2024-03-05T10:00:00", "oops", "", "2024-03-05T24:00:00")]
-    assert_same(pre, rows, pl.DataFrame(rows))
+UNREADABLE_TIMESTAMPS = ["oops", "2024-03-05T24:00:00", "2023-02-29T10:00:00", "2024-03-05T10:00:00+24:00"]
+
+
+def test_unparseable_timestamps_are_named_not_filled(pre):
+    """Text in a DateTime column that is no timestamp is a ValueError naming it, in both encoders; a blank
+    or missing value still takes the fill."""
+    for value in UNREADABLE_TIMESTAMPS:
+        rows = [{**BASE_ROW}, {**BASE_ROW, "t": value}]
+        with pytest.raises(ValueError, match=rf"column 't': 1 value .*{re.escape(repr(value))}"):
+            RowEncoder(pre).encode(rows)
+        with pytest.raises(ValueError, match=rf"column 't': 1 value .*{re.escape(repr(value))}"):
+            transform(pre, pl.DataFrame(rows))
+    frame = pl.DataFrame({**BASE_ROW, "t": [*UNREADABLE_TIMESTAMPS, "2024-03-05"]})
+    with pytest.raises(ValueError, match=r"column 't': 4 values .*'oops', '2024-03-05T24:00:00', '2023-"):
+        transform(pre, frame)
     missing = RowEncoder(pre).encode([{**BASE_ROW, "t": None}])
-    for value in ("oops", "", "2024-03-05T24:00:00"):
-        np.testing.assert_array_equal(RowEncoder(pre).encode([{**BASE_ROW, "t": value}]), missing)
+    np.testing.assert_array_equal(RowEncoder(pre).encode([{**BASE_ROW, "t": " "}]), missing)
+    assert_same(pre, [{**BASE_ROW, "t": ""}, BASE_ROW], pl.DataFrame([{**BASE_ROW, "t": ""}, BASE_ROW]))
+
+
+MIXED_TIMESTAMPS = {  # one instant, 2024-03-05 08:00 UTC, in the forms a text column mixes
+    "2024-03-05T08:00:00": datetime(2024, 3, 5, 8),
+    "2024-03-05 08:00": datetime(2024, 3, 5, 8),
+    "2024-03-05T08:00:00Z": datetime(2024, 3, 5, 8),
+    "2024-03-05T10:00:00+02:00": datetime(2024, 3, 5, 8),
+    "2024-03-05T03:00:00.000-05:00": datetime(2024, 3, 5, 8),
+    "2024-03-05": datetime(2024, 3, 5),
+}
+
+
+def test_mixed_timestamp_forms_read_as_utc_in_both_encoders(pre):
+    """A text column mixing ISO dates, 'T' or space, 'Z' and offsets reads every value (in UTC), and a
+    row reads the same alone, in the mixed batch, and as the typed timestamp it stands for."""
+    text_row = {name: str(value) for name, value in BASE_ROW.items()}
+    rows = [{**text_row, "t": text} for text in MIXED_TIMESTAMPS]
+
+    def typed(texts: list[str]) -> pl.DataFrame:  # the same frame, with the timestamps already typed
+        moments = pl.Series("t", [MIXED_TIMESTAMPS[text] for text in texts], dtype=pl.Datetime("us"))
+        return as_text([{**BASE_ROW, "t": None}] * len(texts)).with_columns(moments)
+
+    everything = transform(pre, typed(list(MIXED_TIMESTAMPS)))
+    np.testing.assert_array_equal(transform(pre, as_text(rows)), everything)
+    assert_same(pre, rows, as_text(rows))
+    for row in rows:
+        np.testing.assert_array_equal(RowEncoder(pre).encode([row]), transform(pre, typed([row["t"]])))
 
 
 def test_missing_keys_and_none_take_the_fill(pre):
@@ -189,7 +243,7 @@ def test_missing_keys_and_none_take_the_fill(pre):
 JSON_BATCH = """[
   {"n": 1.5, "i": 3, "b": true, "s": "a", "d": "2024-03-05", "t": "2024-03-05T10:00:00"},
   {"n": -2, "i": null, "b": false, "s": "never seen", "d": " 2024-02-30 ", "t": "2024-03-05 10:00"},
-  {"i": 9007199254740993, "b": null, "s": "", "d": "oops", "t": "oops"},
+  {"i": 9007199254740993, "b": null, "s": "", "d": "oops", "t": ""},
   {"n": null, "i": -7, "s": null, "d": "2024-03-05T10:00:00", "t": "2024-03-05"},
   {"n": 1e300, "i": 0, "b": true, "s": "c", "d": null, "t": "1969-12-31T23:59:59.999999"}
 ]"""
@@ -205,7 +259,7 @@ TEXT_BATCH = [
         "d": "oops",
         "t": "2024-03-05T10:00:00+02:00",
     },
-    {"n": "oops", "i": "", "b": "oops", "s": "", "d": "", "t": "oops"},
+    {"n": "oops", "i": "", "b": "oops", "s": "", "d": "", "t": "2024-03-05T10:00:00Z"},
     {"n": "1e-3", "b": "No", "s": "zzz", "d": "2024-02-30", "t": None},
     {"n": None, "i": "12345678901234567890", "b": "1", "t": "0001-01-01T00:00:00"},
 ]
@@ -283,7 +337,7 @@ BATCHES = {
     "boolean words of one meaning": [{**BASE_ROW, "b": "yes"}, {**BASE_ROW, "b": " 1"}],
     "boolean words of both meanings": [{**BASE_ROW, "b": "no"}, {**BASE_ROW, "b": "yes"}],
     "boolean word and garbage": [{**BASE_ROW, "b": "no"}, {**BASE_ROW, "b": "oops"}],
-    "unusable everywhere": [{**BASE_ROW, "n": "nan", "b": "oops", "d": 5, "t": "oops"}] * 2,
+    "unusable everywhere": [{**BASE_ROW, "n": "nan", "b": "oops", "d": 5, "t": 7}] * 2,
     "varied": [{**BASE_ROW, "n": 3, "i": 5}, {**BASE_ROW, "n": 10, "i": 2024}],
 }
 

@@ -289,3 +289,7 @@ def test_datetime_parsing_accepts_iso_variants():
         None,
         None,
     ]
+    values += ["2024-01-01T10:00+02:00", "2024-01-01T10:00:00+02", "2024-01-01T03:30:00-0430"]
+        datetime(2024, 1, 1, 8, 0),
+        datetime(2024, 1, 1, 8, 0),
+        datetime(2024, 1, 1, 8, 0),

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from raylake.ml import times
 from raylake.ml.forecast.frequency import ForecastDataError, Frequency, infer
 
 SINGLE_SERIES = "all"  # the series id when the rows have no Id column
@@ -33,50 +34,14 @@ class Panel:
         return self.frame["series"].unique(maintain_order=True).to_list()
 
 
-# Tried after polars' own inference, the format that parses the most values wins (inference looks at the
-# first value only, and knows no month-only or day-first dates).
-FORMATS = (
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d",
-    "%Y/%m/%d",
-    "%Y-%m",
-    "%d/%m/%Y",
-    "%m/%d/%Y",
-    "%d.%m.%Y",
-    "%Y%m%d",
-)
-
-
-def _parse_as(text: pl.Series, fmt: str | None) -> pl.Series:
-    try:
-        if fmt == "%Y-%m":  # a month: its first day
-            return (text + "-01").str.to_datetime("%Y-%m-%d", strict=False, time_unit="us")
-        parsed = text.str.to_datetime(fmt, strict=False, time_unit="us")
-    except pl.exceptions.PolarsError:
-        return pl.Series([None] * text.len(), dtype=pl.Datetime("us"))
-    if parsed.dtype.time_zone is not None:  # type: ignore[attr-defined]
-        parsed = parsed.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-    return parsed
-
-
 def parse_times(values: pl.Series) -> pl.Series:
     """Timestamps as naive UTC datetimes; unparseable strings are an error naming a few of them."""
-    if values.dtype == pl.Date:
-        return values.cast(pl.Datetime("us"))
-    if isinstance(values.dtype, pl.Datetime):
-        if values.dtype.time_zone is not None:
-            values = values.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-        return values.cast(pl.Datetime("us"))
-    if values.dtype != pl.String:
+    if values.dtype not in (pl.Date, pl.String) and not isinstance(values.dtype, pl.Datetime):
         raise ForecastDataError(f"the Time column holds {values.dtype}, not dates or timestamps")
-    text = values.str.strip_chars()
-    parsed = min((_parse_as(text, fmt) for fmt in (None, *FORMATS)), key=lambda p: p.null_count())
-    bad = text.filter(parsed.is_null() & text.is_not_null() & (text != ""))
+    parsed = times.parse_times(values)
+    bad = times.unread(values, parsed)
     if bad.len():
-        examples = ", ".join(repr(v) for v in bad.head(EXAMPLES).to_list())
+        examples = times.examples(bad)
         raise ForecastDataError(f"{bad.len()} timestamps cannot be parsed as dates, e.g. {examples}")
     return parsed
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from raylake.ml.times import iso_datetime
 from raylake.platform.datasets.sniff import Sniffed, to_utf8
 from raylake.platform.errors import Invalid
 from raylake.platform.lake import ROW_GROUP
@@ -32,9 +33,6 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 }
 _TRUE = ["true", "1", "yes"]  # = templates.types
 _FALSE = ["false", "0", "no"]
-# After "T" -> " " and "Z" -> "+00:00"; "%.f" also matches no fraction at all.
-_NAIVE_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-_AWARE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S%.f%:z"
 
 
 _INVALID = "__rl_invalid"
@@ -98,16 +96,7 @@ def parse_expr(data_type: str, text: pl.Expr) -> pl.Expr:
     if data_type == "Date":
         return text.str.to_date("%Y-%m-%d", strict=False)
     if data_type == "DateTime":
-        iso = text.str.replace("T", " ", literal=True).str.replace(r"Z$", "+00:00")
-        parsed = iso.str.to_datetime(
-            _AWARE_DATETIME_FORMAT, strict=False, time_unit="us", time_zone="UTC"
-        ).dt.replace_time_zone(None)
-        for fmt in reversed(_NAIVE_DATETIME_FORMATS):
-            # A when/then chain, not pl.coalesce: polars 2.1's common-subexpression elimination merges
-            # coalesced parses of one input and loses values.
-            attempt = iso.str.to_datetime(fmt, strict=False, time_unit="us")
-            parsed = pl.when(attempt.is_not_null()).then(attempt).otherwise(parsed)
-        return parsed
+        return iso_datetime(text)
     raise ValueError(f"unknown data type {data_type!r}")
 
 
