@@ -16,6 +16,9 @@ def test_cluster_config_is_valid():
     for command in config["head_start_ray_commands"] + config["worker_start_ray_commands"]:
         if "ray start" in command:
             assert "RAY_AUTH_MODE=token" in command
+    # The head keeps its own temp dir: in the shared /tmp/ray, jobs would join whichever cluster started last.
+    head = [command for command in config["head_start_ray_commands"] if "ray start" in command]
+    assert head and all("--temp-dir=" in command for command in head)
 
 
 def test_serve_builder_import_path():
