@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     ray_agent_port: int = Field(52365, ge=1, le=65535)
     ray_num_cpus: int = Field(default_factory=lambda: os.cpu_count() or 2, ge=1)
     ray_auth_token: SecretStr | None = None
+    # A job's row its job has not started this long after submission (the cluster is unreachable, the
+    # job waits for CPUs or hangs before it starts) is ended `failed` with the reason when next read;
+    # Ray's own limit for a job pending start is the same 15 minutes.
+    job_start_timeout_s: float = Field(900.0, gt=0)
     # CPUs a training job reserves and uses (threads; concurrent trials of an "auto" search).
     train_cpus: int = Field(default_factory=lambda: min(os.cpu_count() or 2, 8), ge=1)
 

@@ -31,6 +31,10 @@ STOP_RETRY_S = 10.0
 JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
 # Row statuses after which a job's row never changes again (statistics say "succeeded").
 FINAL = frozenset({"succeeded", "completed", "failed", "cancelled"})
+# Row statuses before its job has started it (a job sets "running" when it claims its row).
+UNSTARTED = frozenset({"submitted", "submitted_to_ray"})
+# Ray's own limit for a job pending start (RAY_JOB_START_TIMEOUT_SECONDS), and Settings' default.
+START_TIMEOUT_S = 900.0
 RAY_ENDED = frozenset({"FAILED", "STOPPED", "SUCCEEDED"})
 # Work run outside a Ray job (a batch inside a model replica) renews a lease on its row this often; a
 # row not renewed for LEASE_S has lost its worker (the replica died or was replaced).
@@ -58,8 +62,10 @@ class JobInfo:
 
 
 class RayJobs:
-    def __init__(self, *, dashboard_url: str, token: str) -> None:
+    def __init__(self, *, dashboard_url: str, token: str, start_timeout_s: float = START_TIMEOUT_S) -> None:
         self._url = dashboard_url.rstrip("/")
+        # How long a submitted row may wait for its job to start it (``reconcile``).
+        self.start_timeout_s = start_timeout_s
         self._headers = {"Authorization": f"Bearer {token}"}
         self._client: Any = None
         self._lock = threading.Lock()
@@ -69,7 +75,11 @@ class RayJobs:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RayJobs:
-        return cls(dashboard_url=settings.ray_dashboard_url, token=settings.ray_token())
+        return cls(
+            dashboard_url=settings.ray_dashboard_url,
+            token=settings.ray_token(),
+            start_timeout_s=settings.job_start_timeout_s,
+        )
 
     def ping(self) -> bool:
         """Whether the Jobs API answers; remembered for a couple of seconds so health checks stay cheap."""
@@ -169,26 +179,58 @@ class RayJobs:
 
 
 def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:
-    """End a job's row that Ray says has ended but that never reported its end, with Ray's reason.
+    """End a job's row that Ray says has ended but that never reported its end, with Ray's reason; or
+    that its job has not started ``jobs.start_timeout_s`` after submission, whatever the cause.
 
-    Works on any row with ``status``/``stage``/``error``/``ray_job_id`` (statistics, training runs,
-    SHAP jobs). A job killed mid-way (its process gone, the node lost, stopped from the dashboard)
-    is how a row would otherwise stay "running" forever.
+    Works on any row with ``status``/``stage``/``error``/``ray_job_id``/``created_at`` (statistics,
+    training runs, SHAP jobs, batches). A job killed mid-way (its process gone, the node lost, stopped
+    from the dashboard) is how a row would otherwise stay "running" forever; a job that cannot reach its
+    cluster (or a standby handed a run it cannot start) is how it would stay "submitted_to_ray".
     """
     if row.status in FINAL or not row.ray_job_id:
         return row
+    unstarted = False  # ended because its job never started it (not because Ray says it ended)
     try:
         info = jobs.info(row.ray_job_id)
-        if info.status not in RAY_ENDED:
-            return row
-        status = "cancelled" if info.status == "STOPPED" else "failed"
-        reason = info.message or f"Ray job ended {info.status} without reporting"
     except JobGone:
         status, reason = "failed", f"Ray has no record of job {row.ray_job_id} (was the cluster restarted?)"
+    except ServiceUnavailable as exc:
+        if not _overdue(jobs, row):
+            raise
+        unstarted, status = True, "failed"
+        reason = f"{_not_started(jobs)}, and the Ray cluster does not answer ({exc})"
+    else:
+        if info.status in RAY_ENDED:
+            status = "cancelled" if info.status == "STOPPED" else "failed"
+            reason = info.message or f"Ray job ended {info.status} without reporting"
+        elif _overdue(jobs, row):
+            said = f": {info.message}" if info.message else ""
+            unstarted, status = True, "failed"
+            reason = f"{_not_started(jobs)} (Ray job {row.ray_job_id} is {info.status}{said})"
+            _stop_quietly(jobs, row.ray_job_id)  # it must not start the run later
+        else:
+            return row
     session.refresh(row)
-    if row.status in FINAL:  # it reported while we asked Ray
-        return row
+    if row.status in FINAL or (unstarted and row.status not in UNSTARTED):
+        return row  # it reported, or its job started it, while we asked Ray
     return end_row(session, row, status, reason)
+
+
+def _overdue(jobs: RayJobs, row: Any) -> bool:
+    """Whether the row's job has not started it within the start timeout of its submission."""
+    waited = (utcnow() - row.created_at).total_seconds()
+    return row.status in UNSTARTED and waited > jobs.start_timeout_s
+
+
+def _not_started(jobs: RayJobs) -> str:
+    return f"its job did not start within {jobs.start_timeout_s:.0f} s of submission"
+
+
+def _stop_quietly(jobs: RayJobs, job_id: str) -> None:
+    try:
+        jobs.stop(job_id)
+    except ServiceUnavailable:  # the row ends anyway: a job never starts a row that has ended
+        log.warning("could not stop Ray job %s", job_id)
 
 
 def end_row(session: Session, row: Any, status: str, reason: str) -> Any:
