@@ -21,10 +21,9 @@ import httpx
 import psutil
 
 from raylake.platform.config import Settings, resolve_settings
-from raylake.ray_env import ray_environment, ray_temp_dir
+from raylake.ray_env import LOCAL_HOSTS, ray_environment, ray_temp_dir
 
 log = logging.getLogger("raylake.launcher")
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 HEALTH_TIMEOUT_S = 180
 
 

@@ -7,15 +7,18 @@ so the suite can run beside `make run` (or another suite) on the same machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import secrets
 import shutil
 import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from raylake.launcher import start_ray_head, stop_session
-from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.config import SECRET_SETTINGS, Settings, resolve_settings
 from raylake.ray_env import haproxy_dir, ray_environment, ray_temp_dir
 
 
@@ -44,6 +47,26 @@ TOKEN = CLUSTER_SETTINGS.ray_token()
 # Ray picks its auth mode, token and Serve ingress settings up from the environment: set before
 # anything imports ray.
 os.environ.update(ray_environment(CLUSTER_SETTINGS))
+# The secrets a user's shell may hold when it starts Ray (`make run` with RAYLAKE_FIRST_SUPERUSER_PASSWORD
+# exported): in the environment while the head starts, so a test can check that no Ray process got them.
+SHELL_SECRETS = {
+    f"RAYLAKE_{name.upper()}": f"canary-{name}-{secrets.token_hex(8)}" for name in SECRET_SETTINGS
+}
+SHELL_SECRETS["RAYLAKE_DATABASE_URL"] = f"postgresql://raylake:canary-{secrets.token_hex(8)}@127.0.0.1/rl"
+
+
+@contextlib.contextmanager
+def _exported(variables: dict[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class LocalRay:
@@ -63,7 +86,8 @@ class LocalRay:
         import ray
         from ray import serve
 
-        start_ray_head(CLUSTER_SETTINGS)
+        with _exported(SHELL_SECRETS):
+            start_ray_head(CLUSTER_SETTINGS)
         ray.init(address=CLUSTER_SETTINGS.ray_address, namespace="raylake-tests", log_to_driver=False)
         self.session_name = ray.get_runtime_context().get_session_name()
         serve.start(http_options={"host": "127.0.0.1", "port": self.serve_port})

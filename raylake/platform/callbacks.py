@@ -30,7 +30,7 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def internal_token(settings: Settings, kind: str, row_id: int) -> str:
+def internal_token(settings: Settings, kind: str, row_id: int | str) -> str:
     message = f"raylake-callback:{kind}:{row_id}".encode()
     return hmac.new(settings.secret().encode(), message, hashlib.sha256).hexdigest()
 

@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SECRET_KEY_FILE = "secret_key"
 SUPERUSER_PASSWORD_FILE = "first_superuser_password"
 RAY_TOKEN_FILE = "ray_auth_token"
+# Settings that are secrets (a database URL may hold a password): kept out of every Ray process's
+# environment (ray_env.ray_environment) and out of jobs' runtime_env, but for the store URL they need.
+SECRET_SETTINGS = ("secret_key", "ray_auth_token", "first_superuser_password", "database_url")
 
 
 class Settings(BaseSettings):

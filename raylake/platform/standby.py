@@ -15,7 +15,12 @@ it reserves the CPUs the run would have asked Ray for (a placement group on its 
 Rows: the API writes one when it submits a standby (``ready_at`` empty); the standby sets ``ready_at``
 when its imports are done and ``heartbeat_at`` every HEARTBEAT_S; a run is handed over by setting
 ``claimed_id``, and the standby deletes its row once it has read it. Rows whose job went quiet are
-pruned; a standby whose row is gone exits.
+pruned; a standby whose row is gone exits. A run handed to a standby that never starts it is failed by
+``jobs.reconcile`` after ``job_start_timeout_s``, like any run whose job does not start.
+
+A standby is started with a callback secret of its own (``callback_secret``), and a run handed to it
+takes that secret's hash: the standby reports the run's result the way any job reports its own, and no
+Ray process needs the platform's secret key in its environment.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import logging
 import threading
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, delete, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
@@ -88,6 +95,21 @@ def claim(session: Session, row_id: int, *, kind: str = TRAIN) -> str | None:
     return handed[0] if handed else None
 
 
+def callback_secret(settings: Settings, ray_job_id: str) -> str:
+    """The secret a standby reports its run's result with: derived from its (unique) Ray job id under the
+    platform's key, so the API can give it at submission and recognise it at hand-over without storing it."""
+    return callbacks.internal_token(settings, "standby", ray_job_id)
+
+
+def hand_over(session: Session, settings: Settings, run: Any) -> str | None:
+    """Hand a training run to a ready standby (``claim``): its Ray job id, or None when none is ready.
+    The run then accepts the result the standby posts with the secret it was started with."""
+    handed = claim(session, run.id)
+    if handed is not None:
+        run.callback_secret_hash = callbacks.digest(callback_secret(settings, handed))
+    return handed
+
+
 def prune(session: Session, now: datetime | None = None) -> int:
     """Forget standbys that went quiet (a dead job), never became ready (a failed start), or were handed
     a run and died before reading it (a standby deletes its row as soon as it has its run)."""
@@ -125,10 +147,11 @@ def refill(session: Session, jobs: RayJobs, settings: Settings) -> int:
             jobs.submit(
                 entrypoint=ENTRYPOINT.format(id=row.id),
                 metadata={"raylake_kind": "standby"},
-                # No run secret (it reports with the run's internal token); the CPUs a run reserves and
-                # how long to wait for one are the API's to say.
+                # The standby's own callback secret (a run handed to it takes its hash); the CPUs a run
+                # reserves and how long to wait for one are the API's to say.
                 env_vars={
                     **job_environment(settings),
+                    callbacks.ENV_VAR: callback_secret(settings, submission_id),
                     "RAYLAKE_TRAIN_CPUS": str(settings.train_cpus),
                     "RAYLAKE_STANDBY_IDLE_S": str(settings.standby_idle_s),
                 },

@@ -4,14 +4,26 @@ only a ready, recently heard-from standby is handed a run, and only once."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.db import session_scope
-from raylake.platform.standby import FRESH_S, WARMUP_S, JobStandby, claim, prune, waiting
+from raylake.platform.errors import Unauthorized
+from raylake.platform.standby import (
+    FRESH_S,
+    WARMUP_S,
+    JobStandby,
+    callback_secret,
+    claim,
+    hand_over,
+    prune,
+    waiting,
+)
 from tests.factories import unique
 
 
@@ -86,3 +98,26 @@ def test_prune_forgets_dead_standbys_and_failed_starts(clean):
     with session_scope(clean) as session:
         left = session.exec(select(JobStandby.id).order_by(col(JobStandby.id))).all()
         assert list(left) == [alive.id, warming.id, handed.id]
+
+
+def test_a_run_handed_over_takes_the_standbys_callback_secret(clean, settings):
+    """A standby reports with the secret it was started with (no Ray process needs the secret key)."""
+    with session_scope(clean) as session:
+        row = _standby(session)
+    run = SimpleNamespace(id=501, callback_secret_hash="the run's own")
+    with session_scope(clean) as session:
+        assert hand_over(session, settings, run) == row.ray_job_id
+    presented = callback_secret(settings, row.ray_job_id)
+    callbacks.verify(
+        settings, kind="training", row_id=501, stored_hash=run.callback_secret_hash, presented=presented
+    )
+    other = callback_secret(settings, unique("raylake-standby-"))
+    with pytest.raises(Unauthorized):
+        callbacks.verify(
+            settings, kind="training", row_id=501, stored_hash=run.callback_secret_hash, presented=other
+        )
+    # None ready: the run keeps its own secret and submits its own job.
+    mine = SimpleNamespace(id=502, callback_secret_hash="the run's own")
+    with session_scope(clean) as session:
+        assert hand_over(session, settings, mine) is None
+    assert mine.callback_secret_hash == "the run's own"

@@ -213,7 +213,7 @@ def create(
     session.add(run)
     session.flush()
     # A warm job (platform/standby.py) takes the run when one is ready; otherwise the run gets its own.
-    handed = standby.claim(session, run.id)
+    handed = standby.hand_over(session, settings, run)
     run.ray_job_id = handed or submit(settings=settings, jobs=jobs, run=run, secret=secret)
     predictor.modified_at = utcnow()
     session.add_all([run, predictor])
