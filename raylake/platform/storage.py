@@ -135,19 +135,26 @@ class FileStore:
         if parts[0] == tenant_id:  # the reference hands out paths that start with the tenant folder
             parts = parts[1:]
         key = "/".join([tenant_id, *parts])
-        if self.local_root is not None:
-            tenant_root = (self.local_root / tenant_id).resolve()
-            candidate = self.local_root / key
-            probe = self.local_root
-            for part in key.split("/"):
-                probe = probe / part
-                if probe.is_symlink():
-                    raise NotFound("File not found")
-            if not candidate.resolve().is_relative_to(tenant_root) or not candidate.is_file():
-                raise NotFound("File not found")
-        elif self.fs.get_file_info(self._path(key)).type != pafs.FileType.File:
+        try:
+            found = self._is_plain_file(tenant_id, key)
+        except OSError:  # a name longer than the file system allows, and the like: no such file
+            found = False
+        if not found:
             raise NotFound("File not found")
         return key
+
+    def _is_plain_file(self, tenant_id: str, key: str) -> bool:
+        """Whether ``key`` is a file inside the tenant's folder, reached through no symlink."""
+        if self.local_root is None:
+            return self.fs.get_file_info(self._path(key)).type == pafs.FileType.File
+        tenant_root = (self.local_root / tenant_id).resolve()
+        candidate = self.local_root / key
+        probe = self.local_root
+        for part in key.split("/"):
+            probe = probe / part
+            if probe.is_symlink():
+                return False
+        return candidate.resolve().is_relative_to(tenant_root) and candidate.is_file()
 
 
 def open_store(settings: Settings) -> FileStore:

@@ -17,6 +17,7 @@ class FilePublic(BaseModel):
     total_records: int
     valid_records: int
     is_valid: bool
+    encoding: str | None = None
     error_report: dict[str, Any] | None = None
 
 

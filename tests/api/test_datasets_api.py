@@ -91,6 +91,7 @@ def test_upload_list_view_and_file_apis(api, scientist, template_id):
     details = api.client.get(
         "/api/v1/files/get_file_by_id/", params={"file_id": new_id}, headers=scientist
     ).json()
+    assert details["encoding"] == "utf-8"
     by_path = api.client.get(
         "/api/v1/files/download/", params={"file_path": details["csv_file_path"]}, headers=scientist
     )
@@ -121,6 +122,8 @@ def test_bad_uploads_leave_nothing(api, tenant, scientist, template_id):
         ([("garbage.bin", os.urandom(4096).replace(b"\n", b"\x00") + b"\x00")], {}, 422),
         ([("empty.csv", b"")], {}, 422),
         ([("header.csv", b"CustomerID,DataUsageGB,Plan,Churn,Joined\n")], {}, 422),
+        ([("bom.csv", b"\xef\xbb\xbf")], {}, 422),
+        ([("magic.parquet", b"PAR1")], {}, 422),
         ([("nope.csv", churn_csv())], {"template_id": 2**31 - 1}, 404),
         ([("nope.csv", churn_csv())], {"usage": "x"}, 422),
         ([], {}, 422),
@@ -186,10 +189,12 @@ def test_download_path_traversal_refused(api, tenant, scientist, template_id):
         f"{tenant}/../../secret_key",
         "a\x00b",
         f"{tenant}/link.csv",
+        "a" * 256,  # longer than a file name may be
     ]
     for attempt in attempts:
         resp = api.client.get("/api/v1/files/download/", params={"file_path": attempt}, headers=scientist)
         assert resp.status_code in (400, 404), (attempt, resp.status_code)
+        assert resp.json()["error"] in ("BadRequest", "NotFound")
         assert b"C1" not in resp.content
     # another tenant asking for this tenant's path, with or without the tenant folder
     for attempt in (key, key.split("/", 1)[1]):

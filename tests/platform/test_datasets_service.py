@@ -116,9 +116,44 @@ def test_bom_crlf_quoted_newlines_and_cp1252(engine, ctx, member, template_id, t
         template_id,
     )
     assert first.valid_records == 2 and second.valid_records == 1
-    assert second.error_report["encoding"] == "cp1252"
+    assert second.error_report["encoding"] == second.encoding == "cp1252"
     plans = set(_silver(ctx, dataset)["Plan"].to_list())
     assert plans == {"Prem\r\nium", "Basic", "Café"}
+
+
+EIGHT_BIT = {
+    "cp1250": [
+        ("Łódź", "Zażółć gęślą jaźń"),
+        ("Kraków", "Świętokrzyskie źródło"),
+        ("Plzeň", "Příliš žluťoučký kůň úpěl ďábelské ódy"),
+    ],
+    "koi8_r": [
+        ("Москва", "Съешь же ещё этих мягких французских булок"),
+        ("Санкт-Петербург", "да выпей же чаю"),
+    ],
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(EIGHT_BIT))
+def test_eight_bit_encodings_are_detected_and_recorded(engine, ctx, member, tmp_path, encoding):
+    """Text in a code page other than Windows-1252 lands as its own letters, and the file says which."""
+    from raylake.platform.datasets.router import file_public
+
+    pairs = EIGHT_BIT[encoding]
+    content = "\n".join(["Id,City,Note", *(f"{i},{c},{n}" for i, (c, n) in enumerate(pairs))]) + "\n"
+    dataset, (row,) = _upload(engine, ctx, member, _staged(tmp_path, "text.csv", content.encode(encoding)))
+    assert row.encoding == encoding and row.error_report["encoding"] == encoding
+    assert file_public(row).encoding == encoding
+    silver = _silver(ctx, dataset).sort("Id")
+    assert silver.select("City", "Note").rows() == pairs
+
+
+def test_utf8_files_record_their_encoding(engine, ctx, member, tmp_path):
+    plain = _staged(tmp_path, "plain.csv", "Id,City\n1,Łódź\n".encode())
+    bom = _staged(tmp_path, "bom.csv", "\ufeffId,City\n2,Москва\n".encode())
+    dataset, (first, second) = _upload(engine, ctx, member, [plain, bom])
+    assert (first.encoding, second.encoding) == ("utf-8", "utf-8-sig")
+    assert sorted(_silver(ctx, dataset)["City"].to_list()) == ["Łódź", "Москва"]
 
 
 def test_parquet_upload(engine, ctx, member, template_id, tmp_path):
@@ -152,7 +187,40 @@ BAD_FILES = {
     "bad-bytes": b"CustomerID,Plan\n\x81\x8d\x8f\x90\x9d,\x81\n",
     "ragged": churn_csv(["C1,1,Basic,true,2024-01-01,extra,fields"]),
     "duplicated-columns": churn_csv(header="CustomerID,DataUsageGB,Plan,Churn,churn"),
+    "bom-only": b"\xef\xbb\xbf",
+    "utf16-bom-only": b"\xff\xfe",
+    # too little KOI8-R text to tell its code page (it was once misread as Windows-1252)
+    "undetectable-encoding": churn_csv(["C1,1,Москва,true,2024-01-01"]).decode().encode("koi8_r"),
 }
+
+
+def _parquet_bytes(columns: list[str] | None = None) -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = columns or ["CustomerID", "DataUsageGB", "Plan", "Churn", "Joined"]
+    table = pa.Table.from_arrays([pa.array(["x", "y"]) for _ in names], names=names)
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    return out.getvalue()
+
+
+def _bad_footer() -> bytes:
+    good = _parquet_bytes()
+    footer = int.from_bytes(good[-8:-4], "little")
+    return good[: -8 - footer] + b"\x07" * footer + good[-8:]  # right length and magic, garbage metadata
+
+
+BAD_PARQUET = {
+    "magic-only": b"PAR1",
+    "junk": b"PAR1" + b"\x00junk" * 50,
+    "truncated": _parquet_bytes()[:300],
+    "bad-footer": _bad_footer(),
+    "duplicate-columns": _parquet_bytes(["CustomerID", "Plan", "Plan"]),
+}
+BAD_FILES |= {f"parquet-{kind}": content for kind, content in BAD_PARQUET.items()}
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_FILES))
@@ -166,6 +234,65 @@ def test_bad_files_are_422_and_leave_nothing(engine, ctx, member, template_id, t
         "stored": 0,
         "staged": 0,
     }
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+def test_bad_files_added_are_422_and_change_nothing(engine, ctx, member, template_id, tmp_path, kind):
+    dataset, _ = _upload(engine, ctx, member, _staged(tmp_path, "base.csv", churn_csv()), template_id)
+    before = tenant_footprint(engine, ctx, member.tenant_id)
+    with pytest.raises(Invalid), session_scope(engine) as session:
+        files.add_files(
+            session=session,
+            ctx=ctx,
+            principal=member,
+            dataset_id=dataset.id,
+            staged=[_staged(tmp_path, f"{kind}.bin", BAD_FILES[kind])],
+        )
+    assert tenant_footprint(engine, ctx, member.tenant_id) == before
+    with session_scope(engine) as session:
+        again = datasets.get_dataset(session=session, principal=member, dataset_id=dataset.id)
+    assert again.snapshot_id == dataset.snapshot_id and again.total_records == dataset.total_records
+
+
+def test_concurrent_uploads_of_one_name_one_wins_the_rest_conflict(
+    engine, ctx, member, template_id, tmp_path
+):
+    """Eight uploads race past the name check: one dataset lands, seven are 409s that leave nothing."""
+    name = unique("race-")
+    outcomes: list[object] = []
+    start = threading.Barrier(8)
+
+    def upload(i: int) -> None:
+        staged = _staged(tmp_path, f"race{i}.csv", churn_csv())
+        start.wait()
+        try:
+            _upload(engine, lake.open_lake(ctx.settings), member, staged, template_id, name=name)
+            outcomes.append("created")
+        except Exception as exc:  # collected and asserted below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("created") == 1, outcomes
+    assert all(isinstance(o, Conflict) for o in outcomes if o != "created"), outcomes
+    assert tenant_footprint(engine, ctx, member.tenant_id) == {
+        "datasets": 1,
+        "files": 1,
+        "tables": 2,
+        "stored": 1,
+        "staged": 0,
+    }
+
+
+def test_a_long_file_path_is_not_found(engine, ctx, member, template_id, tmp_path):
+    """Path segments longer than the file system allows (256 characters) are a 404, not an OSError."""
+    _upload(engine, ctx, member, _staged(tmp_path, "long.csv", churn_csv()), template_id)
+    for path in ("a" * 256, f"{member.tenant_id}/{'b' * 300}", "c/" * 50 + "d" * 256):
+        with pytest.raises(NotFound), session_scope(engine) as session:
+            files.resolve_download(session=session, ctx=ctx, principal=member, file_path=path, file_id=None)
 
 
 def test_name_taken_unknown_and_foreign_template(engine, settings, ctx, member, template_id, tmp_path):
@@ -278,6 +405,7 @@ def test_datetime_parsing_accepts_iso_variants():
 
     values = ["2024-01-23T00:19:14.000", "2024-01-01T10:00:00Z", "2024-01-01 10:00", "2024-01-01"]
     values += ["2024-01-01T10:00:00+02:00", "2024-01-01 10:00:00.5", "nope", None]
+    values += ["2024-01-01T10:00+02:00", "2024-01-01T10:00:00+02", "2024-01-01T03:30:00-0430"]
     parsed = pl.DataFrame({"s": values}).lazy().select(parse_expr("DateTime", pl.col("s"))).collect()
     assert parsed.to_series().to_list() == [
         datetime(2024, 1, 23, 0, 19, 14),
@@ -288,8 +416,7 @@ def test_datetime_parsing_accepts_iso_variants():
         datetime(2024, 1, 1, 10, 0, 0, 500000),
         None,
         None,
+        datetime(2024, 1, 1, 8, 0),
+        datetime(2024, 1, 1, 8, 0),
+        datetime(2024, 1, 1, 8, 0),
     ]
-    values += ["2024-01-01T10:00+02:00", "2024-01-01T10:00:00+02", "2024-01-01T03:30:00-0430"]
-        datetime(2024, 1, 1, 8, 0),
-        datetime(2024, 1, 1, 8, 0),
-        datetime(2024, 1, 1, 8, 0),

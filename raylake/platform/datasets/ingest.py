@@ -121,11 +121,12 @@ def ingest(
     sniffed = [sniff(s.path, s.file_name) for s in staged]
     formats = {s.format for s in sniffed}
     rows = []
-    for item in staged:
+    for item, sniff_result in zip(staged, sniffed, strict=True):
         row = DatasetFile(
             dataset_id=dataset.id,
             tenant_id=dataset.tenant_id,
             file_name=safe_filename(item.file_name),
+            encoding=sniff_result.encoding if sniff_result.format == "csv" else None,
             size_bytes=item.size,
             created_by=principal.username,
         )

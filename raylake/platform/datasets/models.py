@@ -51,6 +51,9 @@ class DatasetFile(SQLModel, table=True):
     # downloadable like any file but holding no rows of the dataset.
     kind: str = Field(default="upload", max_length=16)
     storage_key: str = Field(default="", max_length=512)
+    # The text encoding the file was read in ("utf-8", "utf-8-sig", "utf-16", or a detected code page
+    # such as "cp1250" or "koi8_r"); None for Parquet and for outputs raylake wrote itself.
+    encoding: str | None = Field(default=None, max_length=32)
     size_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, default=0))
     total_fields: int = 0
     total_records: int = 0

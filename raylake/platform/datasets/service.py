@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from raylake.platform import lake
@@ -80,7 +81,12 @@ def upload(
         modified_by=principal.username,
     )
     session.add(dataset)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent upload took the name after check_upload: nothing written yet
+        if "dataset_name" not in str(exc.orig):
+            raise
+        raise Conflict(f"A dataset named {dataset_name!r} already exists") from None
     files = ingest(
         session=session, ctx=ctx, principal=principal, dataset=dataset, staged=staged, change="upload"
     )

@@ -146,12 +146,11 @@ def _match_header(
     return mapping, [h for h in header if h not in used]
 
 
-def _scan(path: Path, sniffed: Sniffed) -> tuple[pl.LazyFrame, list[str], list[Path]]:
+def _scan(path: Path, sniffed: Sniffed, file_name: str) -> tuple[pl.LazyFrame, list[str], list[Path]]:
     if sniffed.format == "parquet":
         frame = pl.scan_parquet(path)
-        header = frame.collect_schema().names()
-        return frame.select(pl.all().cast(pl.String)), header, []
-    utf8 = to_utf8(path, sniffed.encoding)
+        return frame.select(pl.all().cast(pl.String)), sniffed.header, []
+    utf8 = to_utf8(path, sniffed.encoding, file_name)
     frame = pl.scan_csv(
         utf8,
         separator=sniffed.delimiter,
@@ -174,14 +173,14 @@ def validate_file(
     raw_target: Path,
 ) -> Validated:
     """Validate one file; its raw rows are written to ``raw_target`` (the caller owns that file)."""
-    text_frame, header, extra_paths = _scan(path, sniffed)
-    mapping, extra = _match_header(header, specs or [], file_name)
-    raw = text_frame.with_row_index(ROW, offset=1).select(
-        pl.lit(file_id, dtype=pl.Int64).alias(FILE_ID),
-        pl.col(ROW).cast(pl.Int64),
-        *[pl.col(h) for h in header],
-    )
+    text_frame, header, extra_paths = _scan(path, sniffed, file_name)
     try:
+        mapping, extra = _match_header(header, specs or [], file_name)
+        raw = text_frame.with_row_index(ROW, offset=1).select(
+            pl.lit(file_id, dtype=pl.Int64).alias(FILE_ID),
+            pl.col(ROW).cast(pl.Int64),
+            *[pl.col(h) for h in header],
+        )
         raw.sink_parquet(raw_target, compression="zstd", compression_level=1, row_group_size=ROW_GROUP)
     except pl.exceptions.PolarsError as exc:
         raise Invalid(

@@ -48,7 +48,7 @@ def view_file(*, ctx: Lake, file: DatasetFile, lines: int = PREVIEW_LINES) -> li
     report = file.error_report or {}
     if report.get("format") == "parquet":
         return ["<parquet file: no text preview>"]
-    encoding = report.get("encoding") or "utf-8"
+    encoding = file.encoding or report.get("encoding") or "utf-8"
     with ctx.store.open(file.storage_key) as fh:
         head = fh.read(PREVIEW_BYTES)
     text = head.decode(encoding if encoding != "binary" else "utf-8", errors="replace")
