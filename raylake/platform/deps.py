@@ -7,6 +7,7 @@ per-job token). A test walks the app's routes and fails on any route that declar
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
@@ -72,8 +73,31 @@ MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address as our own ingress saw it; a client's X-Forwarded-For is never believed.
+
+    Behind Serve's HAProxy (``serve_ingress="haproxy"``) every request comes from the loopback proxy,
+    which appends the real peer as the last X-Forwarded-For hop (``option forwardfor``, ray_env.py);
+    only that hop counts. Through Serve's own proxy, and from any other peer, it is the peer itself:
+    uvicorn is told to trust no forwarding header (``FORWARDED_ALLOW_IPS``, ray_env.py).
+    """
+    peer = request.client.host if request.client else "unknown"
+    if request.app.state.settings.serve_ingress == "haproxy" and _is_loopback(peer):
+        hops = [
+            hop.strip() for value in request.headers.getlist("x-forwarded-for") for hop in value.split(",")
+        ]
+        if hops and hops[-1]:
+            return hops[-1]
+    return peer
 
 
 def _verify(request: Request, token: str) -> auth.Authenticated:

@@ -6,6 +6,11 @@ import base64
 import json
 import time
 
+from sqlmodel import col, select
+
+from raylake.platform.auth import throttle
+from raylake.platform.auth.models import LoginFailure
+from raylake.platform.db import session_scope
 from tests.factories import PASSWORD, unique
 
 
@@ -42,6 +47,35 @@ def test_account_lockout_429(api, tenant):
         "/api/v1/login/access-token", data={"username": user["username"], "password": PASSWORD}
     )
     assert resp.status_code == 429 and "Retry-After" in resp.headers
+
+
+def test_a_forwarded_for_header_is_not_the_client_address(api, tenant):
+    """Rotating X-Forwarded-For does not escape the limit on this account from this address, and naming
+    another address neither counts against nor locks out that address."""
+    user, _ = api.new_user(tenant, ["viewer"])
+    name = user["username"]
+    for i in range(api.settings.login_max_failures):
+        resp = api.client.post(
+            "/api/v1/login/access-token",
+            data={"username": name, "password": "x"},
+            headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+        )
+        assert resp.status_code == 401
+    resp = api.client.post(
+        "/api/v1/login/access-token",
+        data={"username": name, "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.200"},
+    )
+    assert resp.status_code == 429
+    with session_scope(api.engine) as session:
+        keys = set(session.exec(select(LoginFailure.key).where(col(LoginFailure.key).contains(name))))
+        named = set(
+            session.exec(select(LoginFailure.key).where(col(LoginFailure.key).contains("203.0.113.")))
+        )
+    assert named == set()
+    (pair,) = keys - {throttle.account_key(name)}
+    seen = pair.rpartition("|")[2]  # the address the API counted: the test's own connection
+    assert pair == throttle.pair_key(name, seen) and seen in ("127.0.0.1", "::1")
 
 
 def _tokens(api, username):
