@@ -125,6 +125,8 @@ def _session_file(settings: Settings) -> Path:
 
 def cluster_processes(session_name: str) -> list[psutil.Process]:
     """Every process of one Ray session: those naming it on their command line, and their children."""
+    if not session_name.startswith("session_"):  # "" names every process on the machine
+        raise ValueError(f"not a Ray session name: {session_name!r}")
     roots = []
     for proc in psutil.process_iter(["cmdline"]):
         if any(session_name in part for part in proc.info["cmdline"] or []):

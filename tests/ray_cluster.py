@@ -106,7 +106,8 @@ class LocalRay:
         import ray
 
         ray.shutdown()
-        stop_session(self.session_name)
+        if self.session_name:  # the head may have failed to start
+            stop_session(self.session_name)
         shutil.rmtree(ROOT, ignore_errors=True)
         shutil.rmtree(haproxy_dir(CLUSTER_SETTINGS), ignore_errors=True)
         shutil.rmtree(ray_temp_dir(CLUSTER_SETTINGS), ignore_errors=True)
