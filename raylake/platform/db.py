@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, event, func, text
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, create_engine, select
 
 from raylake.platform.errors import RaylakeError
 
@@ -64,6 +64,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def paged(session: Session, stmt: Any, *, skip: int, limit: int | None) -> tuple[list[Any], int]:
+    """One page of a select's rows, in its order (``limit`` None: all from ``skip``), and how many rows the
+    whole select has."""
+    total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
+    return list(session.exec(stmt.offset(skip).limit(limit)).all()), int(total)
 
 
 def ping(engine: Engine) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -71,6 +72,32 @@ CallbackTokenDep = Annotated[str | None, Depends(callback_token)]
 # Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
 MAX_ID = 2**31 - 1
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Paging, the same on every list route: an offset past any row id or a page over MAX_PAGE is a 422
+# (an unbounded skip reached the driver as a 64-bit overflow, a 500).
+MAX_PAGE = 1000
+DEFAULT_PAGE = 100
+Skip = Annotated[int, Query(ge=0, le=MAX_ID, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"rows to return (at most {MAX_PAGE})")]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list a request asks for."""
+
+    skip: int
+    limit: int
+
+
+async def page_params(skip: Skip = 0, limit: Limit = DEFAULT_PAGE) -> Page:
+    return Page(skip=skip, limit=limit)
+
+
+PageDep = Annotated[Page, Depends(page_params)]
+# Lists the reference answers as a bare JSON array say their total in this header instead of a field.
+TOTAL_COUNT = "X-Total-Count"
+TOTAL_HEADER: dict[int | str, dict] = {
+    200: {"headers": {TOTAL_COUNT: {"description": "items in the whole list", "schema": {"type": "integer"}}}}
+}
 
 
 def _is_loopback(host: str) -> bool:

@@ -20,6 +20,12 @@ class Message(BaseModel):
     message: str
 
 
+class Deleted(Message):
+    """What a delete answers: the reference's ``status_code`` beside the ``status`` raylake always sent."""
+
+    status_code: int = 200
+
+
 class ErrorResponse(BaseModel):
     error: str
     detail: str

@@ -23,6 +23,8 @@ class FilePublic(BaseModel):
 
 class FileDetail(FilePublic):
     csv_file_path: str
+    # The reference's HDF5 copy of the file: raylake keeps none (the lake holds the typed rows), so null.
+    hdf_file_path: str | None = None
     size_bytes: int
 
 

@@ -6,6 +6,9 @@ from fastapi.routing import APIRoute
 
 from raylake.platform.app import create_app
 from raylake.platform.deps import Allow
+from tests.api.test_training_api import upload
+from tests.datafiles import training_csv
+from tests.factories import unique
 
 
 def test_health_check(api):
@@ -144,3 +147,113 @@ def test_every_route_declares_a_permission(api):
         assert len(allows) == 1, f"{path} declares {len(allows)} permission checks"
         assert allows[0].public == (path in public), path
         assert allows[0].callback == (path in job_callbacks), path
+
+
+# Lists bounded by what they describe rather than collections that grow: not paged.
+NOT_PAGED = {"/api/v1/datalake/schemas", "/api/v1/datalake/tables/columns"}
+
+
+def _list_routes(spec: dict) -> dict[str, set[str]]:
+    """Every GET answering a JSON array or an object with a ``data`` array: its query parameters."""
+    schemas = spec["components"]["schemas"]
+    found = {}
+    for path, ops in spec["paths"].items():
+        op = ops.get("get")
+        if op is None:
+            continue
+        ok = next(code for code in op["responses"] if code.startswith("2"))
+        schema = op["responses"][ok].get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" in schema:
+            listy = schemas[schema["$ref"].rsplit("/", 1)[1]].get("properties", {}).get("data", {})
+            listy = listy.get("type") == "array"
+        else:
+            listy = schema.get("type") == "array"
+        if listy and path not in NOT_PAGED:
+            found[path] = {p["name"] for p in op.get("parameters", [])}
+    return found
+
+
+def test_every_list_pages_and_says_its_total_deletes_and_file_details(api, tenant):
+    """Every list takes bounded ``skip``/``limit`` (``skip=2**63`` was a 500) and says its total (a bare
+    array in the header ``X-Total-Count``); deletes answer the reference's ``status_code``; file details
+    carry ``hdf_file_path``."""
+    _, admin = api.new_user(tenant, ["admin"])
+    lists = _list_routes(api.client.get("/openapi.json").json())
+    assert len(lists) >= 12 and {"/api/v1/train/list", "/api/v1/inference/predictions"} <= set(lists)
+    assert all({"skip", "limit"} <= params for params in lists.values()), lists
+
+    older, newer = (upload(api, admin, training_csv(20, seed=i)) for i in range(2))
+    required = {
+        "/api/v1/files/list": {"dataset_id": older},
+        "/api/v1/datalake/schemas/tables": {"schema_name": "silver"},
+    }
+    for path in lists:
+        headers = api.su if path == "/api/v1/tenants/" else admin
+        for bad in ({"skip": 2**63}, {"skip": 2**31}, {"skip": -1}, {"limit": 0}, {"limit": 1001}):
+            resp = api.client.get(path, params={**required.get(path, {}), **bad}, headers=headers)
+            assert resp.status_code == 422 and resp.json()["error"], (path, bad, resp.text)
+        resp = api.client.get(path, params={**required.get(path, {}), "limit": 1}, headers=headers)
+        assert resp.status_code == 200, (path, resp.text)
+        body = resp.json()
+        if isinstance(body, list):
+            items, total = body, int(resp.headers["X-Total-Count"])
+        else:
+            items, total = body["data"], body.get("total", body.get("count"))
+        assert len(items) <= 1 and isinstance(total, int) and total >= len(items), (path, body)
+
+    def page(path: str, **params):
+        resp = api.client.get(path, params=params, headers=admin)
+        assert resp.status_code == 200, resp.text
+        return resp
+
+    first, second = (page("/api/v1/dataset/list", skip=skip, limit=1).json() for skip in (0, 1))
+    assert first["total"] == second["total"] == 2
+    assert [first["data"][0]["id"], second["data"][0]["id"]] == [newer, older]
+    validated = page("/api/v1/dataset/list_validated", skip=1, limit=5)
+    assert validated.headers["X-Total-Count"] == "2" and [d["id"] for d in validated.json()] == [older]
+    tables = page("/api/v1/datalake/schemas/tables", schema_name="silver", limit=1)
+    assert tables.headers["X-Total-Count"] == "2" and len(tables.json()) == 1
+    files = page("/api/v1/files/list", dataset_id=older).json()
+    assert files["total"] == 1 and len(files["data"]) == 1
+
+    file_id = files["data"][0]["id"]
+    detail = page("/api/v1/files/get_file_by_id/", file_id=file_id).json()
+    assert detail["hdf_file_path"] is None and detail["csv_file_path"]
+    deleted = api.client.delete(f"/api/v1/files/delete/{file_id}", headers=admin)
+    assert deleted.status_code == 200
+    assert deleted.json() == {"status": 200, "status_code": 200, "message": "File deleted successfully"}
+    deleted = api.client.delete(f"/api/v1/dataset/delete/{newer}", headers=admin)
+    assert deleted.status_code == 200 and deleted.json()["status_code"] == 200
+
+
+def test_upload_honours_iceberg_table_name(api, tenant):
+    """The reference's ``iceberg_table_name`` names the dataset's tables (it was ignored): shown by the
+    dataset and the datalake API, a 409 when the tenant already shows that name, a 422 when not an
+    identifier."""
+    _, admin = api.new_user(tenant, ["admin"])
+    name = unique("forecast_p11_")
+
+    def upload_named(table_name: str):
+        return api.client.post(
+            "/api/v1/dataset/upload",
+            params={"dataset_name": unique("named-"), "usage": "t", "iceberg_table_name": table_name},
+            files=[("files", ("data.csv", training_csv(20), "text/csv"))],
+            headers=admin,
+        )
+
+    resp = upload_named(name)
+    assert resp.status_code == 201 and resp.json()["iceberg_table_name"] == name, resp.text
+    dataset_id = resp.json()["dataset_id"]
+    detail = api.client.get(
+        "/api/v1/dataset/get_dataset_by_id", params={"dataset_id": dataset_id}, headers=admin
+    )
+    assert detail.json()["iceberg_table_name"] == name and detail.json()["validated_path"] == f"silver.{name}"
+    listed = api.client.get("/api/v1/dataset/list", headers=admin).json()["data"]
+    assert [d["iceberg_table_name"] for d in listed if d["id"] == dataset_id] == [name]
+    columns = api.client.get(
+        "/api/v1/datalake/tables/columns", params={"schema_name": "silver", "table_name": name}, headers=admin
+    )
+    assert columns.status_code == 200 and "Churn" in {c["column_name"] for c in columns.json()}
+    assert upload_named(name).status_code == 409
+    bad = upload_named("Not A-Name")
+    assert bad.status_code == 422 and "iceberg_table_name" in bad.json()["detail"]

@@ -47,6 +47,7 @@ class Model:
     outsider: dict[str, str]
     dataset_id: int
     run: dict
+    template_id: int
 
 
 def predict(api, headers, body: dict) -> httpx.Response:
@@ -83,7 +84,7 @@ def model(api) -> Model:
     assert resp.status_code == 201, resp.text
     run = wait_for(api, headers, resp.json()["id"])
     assert run["train_status"] == "completed", run["error"]
-    return Model(api, tenant, headers, outsider, dataset_id, run)
+    return Model(api, tenant, headers, outsider, dataset_id, run, template.json()["id"])
 
 
 def test_realtime_one_row_many_rows_and_explanations(model: Model):
@@ -300,6 +301,62 @@ def test_batch_refuses_a_dataset_that_does_not_fit(model: Model):
     )
     assert resp.status_code == 422 and "does not exist" in resp.json()["detail"]
     assert api.client.get("/api/v1/inference/predictions", headers=headers).json()["total"] == before
+
+
+def _without(content: bytes, *columns: str) -> bytes:
+    """A CSV with some columns taken out."""
+    rows = list(csv.DictReader(io.StringIO(content.decode())))
+    kept = [name for name in rows[0] if name not in columns]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=kept, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode()
+
+
+def test_prediction_data_without_the_target(model: Model):
+    """Prediction data validated against the training template may lack the target and the columns the
+    model ignores (absent, not errors); batch-prediction (the reference's other spelling) predicts it. Data
+    missing one of the model's inputs uploads too, but batchPrediction refuses it before any job."""
+    api, headers, run = model.api, model.headers, model.run
+
+    def upload_p(content: bytes) -> dict:
+        resp = api.client.post(
+            "/api/v1/dataset/upload",
+            params={"dataset_name": unique("new-"), "usage": "p", "template_id": model.template_id},
+            files=[("files", ("new.csv", content, "text/csv"))],
+            headers=headers,
+        )
+        assert resp.status_code == 201, resp.text
+        return resp.json()
+
+    no_joined = upload_p(_without(training_csv(30, seed=12), "Churn", "Joined"))
+    assert no_joined["files"][0]["error_report"]["absent_columns"] == ["Joined", "Churn"]
+    before = api.client.get("/api/v1/inference/predictions", headers=headers).json()["total"]
+    resp = api.client.post(
+        "/api/v1/inference/batchPrediction",
+        json={"train_id": run["id"], "dataset_id": no_joined["dataset_id"]},
+        headers=headers,
+    )
+    assert resp.status_code == 422 and "'Joined' is missing" in resp.json()["detail"], resp.text
+    assert api.client.get("/api/v1/inference/predictions", headers=headers).json()["total"] == before
+
+    new = upload_p(_without(training_csv(40, seed=11), "Churn", "Score", "Spend"))
+    assert new["is_valid"] and new["files"][0]["error_report"]["absent_columns"] == [
+        "Score",
+        "Churn",
+        "Spend",
+    ]
+    once_per_session(api)
+    resp = api.client.post(
+        "/api/v1/inference/batch-prediction",
+        json={"train_id": run["id"], "dataset_id": new["dataset_id"]},
+        headers=headers,
+    )
+    assert resp.status_code == 202, resp.text
+    result = wait_for_batch(api, headers, resp.json()["prediction_id"], timeout=120)
+    assert result["status"] == "completed", result["error"]
+    assert result["no_of_records"] == 40 and result["accuracy"] is None
 
 
 def _replica_pids(name: str) -> list[int]:

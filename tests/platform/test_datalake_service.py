@@ -104,11 +104,13 @@ def test_list_tables_is_tenant_scoped(ctx, engine, settings, caller):
     mine = sorted(make_table(ctx, engine, caller.tenant_id) for _ in range(2))
     gold = make_table(ctx, engine, caller.tenant_id, namespace="gold")
     theirs = make_table(ctx, engine, create_tenant(engine))
-    assert call(engine, service.list_tables, principal=caller, schema_name="silver") == mine
-    assert call(engine, service.list_tables, principal=caller, schema_name="gold") == [gold]
-    assert call(engine, service.list_tables, principal=caller, schema_name="bronze") == []
+    assert call(engine, service.list_tables, principal=caller, schema_name="silver") == (mine, 2)
+    assert call(engine, service.list_tables, principal=caller, schema_name="gold") == ([gold], 1)
+    assert call(engine, service.list_tables, principal=caller, schema_name="bronze") == ([], 0)
+    page = call(engine, service.list_tables, principal=caller, schema_name="silver", skip=1, limit=5)
+    assert page == (mine[1:], 2)
     su = superuser_principal(engine, settings)
-    everything = call(engine, service.list_tables, principal=su, schema_name="silver")
+    everything, _ = call(engine, service.list_tables, principal=su, schema_name="silver")
     assert set(mine) | {theirs} <= set(everything)
 
 

@@ -26,9 +26,9 @@ def _new_user(**kw):
 def test_seed_is_idempotent(engine, tenant_admin):
     with session_scope(engine) as session:
         rbac.seed_tenant(session=session, tenant_id=tenant_admin.tenant_id)
-        before = rbac.list_roles(session=session, principal=tenant_admin)
+        before = rbac.list_roles(session=session, principal=tenant_admin, skip=0, limit=100)
         rbac.seed_tenant(session=session, tenant_id=tenant_admin.tenant_id)
-        assert rbac.list_roles(session=session, principal=tenant_admin) == before
+        assert rbac.list_roles(session=session, principal=tenant_admin, skip=0, limit=100) == before
 
 
 def test_create_role_with_permissions_and_conflict(engine, tenant_admin):
@@ -88,7 +88,7 @@ def test_other_tenants_rows_are_not_found(engine, settings, tenant_admin):
     with session_scope(engine) as session:
         listed, count = users.list_users(session=session, principal=tenant_admin, skip=0, limit=100)
         assert {u.tenant_id for u in listed} == {tenant_admin.tenant_id} and count == len(listed)
-        role_ids = [r.id for r in rbac.list_roles(session=session, principal=stranger)]
+        role_ids = [r.id for r in rbac.list_roles(session=session, principal=stranger, skip=0, limit=100)[0]]
     with pytest.raises(NotFound), session_scope(engine) as session:
         rbac.attach_permissions(
             session=session, principal=tenant_admin, role_id=role_ids[0], names=["train:run"]

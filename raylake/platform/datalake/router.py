@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from raylake.platform.datalake import service
-from raylake.platform.deps import LakeDep, SessionDep, allow
+from raylake.platform.deps import TOTAL_COUNT, TOTAL_HEADER, LakeDep, PageDep, SessionDep, allow
 from raylake.platform.errors import Invalid
 from raylake.schemas.datalake import ColumnInfo, DistinctCount, LakeName, NumericStats, TableMetadata
 
@@ -37,9 +37,20 @@ def list_schemas(principal: allow("datalake:read")) -> list[str]:
     return service.list_schemas()
 
 
-@router.get("/schemas/tables", response_model=list[str])
-def list_tables(session: SessionDep, principal: allow("datalake:read"), schema_name: SchemaName) -> list[str]:
-    return service.list_tables(session=session, principal=principal, schema_name=schema_name)
+@router.get("/schemas/tables", response_model=list[str], responses=TOTAL_HEADER)
+def list_tables(
+    session: SessionDep,
+    response: Response,
+    principal: allow("datalake:read"),
+    schema_name: SchemaName,
+    page: PageDep,
+) -> list[str]:
+    """A bare list as in the reference; its total is the ``X-Total-Count`` header."""
+    names, total = service.list_tables(
+        session=session, principal=principal, schema_name=schema_name, skip=page.skip, limit=page.limit
+    )
+    response.headers[TOTAL_COUNT] = str(total)
+    return names
 
 
 @router.get("/tables/columns", response_model=list[ColumnInfo])

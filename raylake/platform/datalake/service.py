@@ -40,10 +40,13 @@ from pyiceberg.types import (
     TimeType,
     UUIDType,
 )
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.platform import lake
 from raylake.platform.datalake.models import LakeTable
+from raylake.platform.datasets.models import Dataset
+from raylake.platform.db import paged
 from raylake.platform.errors import Invalid, NotFound
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, scoped
@@ -102,19 +105,33 @@ def _schema(schema_name: str) -> str:
     return schema_name
 
 
+def _shown() -> Any:
+    """A table's name as its tenant sees it: its dataset's chosen name (``iceberg_table_name`` on upload),
+    else the table's own (generated, catalog-wide unique) name."""
+    return func.coalesce(Dataset.table_alias, LakeTable.name)
+
+
+def _registered(stmt: Any, principal: Principal) -> Any:
+    """The caller's registered tables, each joined to its dataset (if it has one) for the name it shows."""
+    return scoped(
+        stmt.select_from(LakeTable).outerjoin(Dataset, col(Dataset.id) == LakeTable.dataset_id),
+        LakeTable,
+        principal,
+    )
+
+
 def list_schemas() -> list[str]:
     return list(lake.NAMESPACES)
 
 
-def list_tables(*, session: Session, principal: Principal, schema_name: str) -> list[str]:
-    """Names of the tables in a namespace that the caller's tenant owns (a superuser's: every tenant's)."""
+def list_tables(
+    *, session: Session, principal: Principal, schema_name: str, skip: int = 0, limit: int | None = None
+) -> tuple[list[str], int]:
+    """A page of the names of the tables in a namespace that the caller's tenant owns (a superuser's:
+    every tenant's), by name; and how many there are."""
     namespace = _schema(schema_name)
-    rows = session.exec(
-        scoped(select(LakeTable), LakeTable, principal)
-        .where(LakeTable.namespace == namespace)
-        .order_by(col(LakeTable.name))
-    )
-    return [row.name for row in rows]
+    stmt = _registered(select(_shown()), principal).where(LakeTable.namespace == namespace).order_by(_shown())
+    return paged(session, stmt, skip=skip, limit=limit)
 
 
 def get_table(*, session: Session, principal: Principal, schema_name: str, table_name: str) -> LakeTable:
@@ -122,9 +139,9 @@ def get_table(*, session: Session, principal: Principal, schema_name: str, table
     namespace = _schema(schema_name)
     check_name(table_name, "table_name")
     row = session.exec(
-        scoped(select(LakeTable), LakeTable, principal).where(
-            LakeTable.namespace == namespace, LakeTable.name == table_name
-        )
+        _registered(select(LakeTable), principal)
+        .where(LakeTable.namespace == namespace, _shown() == table_name)
+        .order_by(col(LakeTable.id))
     ).first()
     if row is None:
         raise NotFound("Table not found")
@@ -175,7 +192,7 @@ def table_metadata(
         row_count = int(total) if total is not None and str(total).isdigit() else 0
     return TableMetadata(
         schema_=row.namespace,
-        table=row.name,
+        table=table_name,
         owner=row.created_by,
         created_time=created,
         last_access_time=last_access,

@@ -12,15 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from raylake.platform import lake
 from raylake.platform.clock import utcnow
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
 from raylake.platform.datasets.sniff import sniff
-from raylake.platform.datasets.validation import FILE_ID, ROW, ColumnSpec, Validated, validate_file
-from raylake.platform.errors import Invalid
+from raylake.platform.datasets.validation import (
+    FILE_ID,
+    ROW,
+    ColumnSpec,
+    Validated,
+    absent_columns,
+    validate_file,
+)
+from raylake.platform.errors import Conflict, Invalid
 from raylake.platform.lake import Lake
 from raylake.platform.storage import safe_filename, staging_dir
 from raylake.platform.tenancy import Principal
@@ -47,6 +55,15 @@ def table_name(dataset_name: str, dataset_id: int) -> str:
     return f"{slug}_{dataset_id}"
 
 
+def table_name_taken(session: Session, tenant_id: str, name: str) -> bool:
+    """Whether a dataset of the tenant shows its tables under this name (chosen or generated)."""
+    shown = func.coalesce(Dataset.table_alias, Dataset.iceberg_table_name)
+    return (
+        session.exec(select(Dataset.id).where(Dataset.tenant_id == tenant_id, shown == name)).first()
+        is not None
+    )
+
+
 def specs_of(dataset: Dataset) -> list[ColumnSpec] | None:
     return [ColumnSpec(**c) for c in dataset.column_specs] if dataset.column_specs else None
 
@@ -56,6 +73,12 @@ def _create_tables(
 ) -> None:
     assert dataset.id is not None
     name = table_name(dataset.dataset_name, dataset.id)
+    if dataset.table_alias is None and table_name_taken(session, dataset.tenant_id, name):
+        # Generated names are unique in the catalog, but a tenant may have chosen this one for another
+        # dataset: two tables of one tenant must never show the same name.
+        raise Conflict(
+            f"the table name {name!r} is another dataset's iceberg_table_name: choose one for this upload"
+        )
     silver_cols = [(FILE_ID, "Integer"), *[(s.name, s.data_type) for s in first.specs]]
     bronze_cols = [(FILE_ID, "Integer"), (ROW, "Integer")]
     raw_names = pl.read_parquet_schema(first.bronze_path)
@@ -135,6 +158,15 @@ def ingest(
     session.flush()
 
     specs = specs_of(dataset)
+    absent: list[str] = []
+    if dataset.usage == "p" and specs and not dataset.iceberg_table_name:
+        # A new prediction dataset keeps the template columns its first file has: the target, or any
+        # column a model does not read, may be absent (batchPrediction checks the model's inputs). With
+        # none of the template's columns it is refused as missing them, like any upload.
+        header = {name.casefold() for name in sniffed[0].header}
+        if any(s.name.casefold() in header for s in specs):
+            absent = absent_columns(specs, sniffed[0].header)
+        specs = [s for s in specs if s.name not in absent]
     results: list[tuple[DatasetFile, Validated]] = []
     undo = _Undo()
     try:
@@ -153,6 +185,8 @@ def ingest(
             undo.scratch += validated.scratch
             specs = specs or validated.specs  # files after the first follow the first file's inferred schema
             results.append((row, validated))
+        if dataset.usage == "p" and not dataset.iceberg_table_name:
+            results[0][1].report["absent_columns"] = absent
         if not dataset.iceberg_table_name:
             _create_tables(session, ctx, dataset, results[0][1], principal, undo)
             dataset.data_source = "parquet" if formats == {"parquet"} else "csv"

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from raylake.platform.clock import utcnow
@@ -17,6 +17,7 @@ class Dataset(SQLModel, table=True):
     __tablename__ = "datasets"
     __table_args__ = (
         UniqueConstraint("tenant_id", "dataset_name", name="uq_dataset_tenant_name"),
+        Index("uq_dataset_tenant_table_alias", "tenant_id", "table_alias", unique=True),
         {"sqlite_autoincrement": True},
     )
 
@@ -27,6 +28,10 @@ class Dataset(SQLModel, table=True):
     usage: str = Field(max_length=1)
     data_source: str = Field(default="csv", max_length=16)
     iceberg_table_name: str = Field(default="", max_length=160)
+    # The name the tenant chose for the dataset's tables (``iceberg_table_name`` on upload), unique in the
+    # tenant and shown everywhere instead of the generated one. The Iceberg tables themselves keep their
+    # generated names (``iceberg_table_name`` here), which are unique in the whole shared catalog.
+    table_alias: str | None = Field(default=None, max_length=128)
     column_specs: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     is_valid: bool = False
     total_records: int = 0

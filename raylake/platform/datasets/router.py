@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from raylake.platform.datasets import service, statistics
 from raylake.platform.datasets.models import Dataset, DatasetFile
-from raylake.platform.deps import MAX_ID, IdPath, JobsDep, LakeDep, SessionDep, SettingsDep, allow
+from raylake.platform.deps import (
+    MAX_ID,
+    TOTAL_COUNT,
+    TOTAL_HEADER,
+    IdPath,
+    JobsDep,
+    LakeDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+    allow,
+)
 from raylake.platform.uploads import staged_uploads
-from raylake.schemas.common import Message
+from raylake.schemas.common import Deleted
 from raylake.schemas.datasets import (
     USAGES,
     ColumnPublic,
@@ -40,7 +51,7 @@ def upload_result(dataset: Dataset, files: list[DatasetFile]) -> UploadResult:
         dataset_id=dataset.id,
         dataset_name=dataset.dataset_name,
         data_source=dataset.data_source,
-        iceberg_table_name=dataset.iceberg_table_name,
+        iceberg_table_name=service.table_name_of(dataset),
         is_valid=dataset.is_valid,
         dataset_usability=service.usability(dataset),
         usage=dataset.usage,
@@ -60,9 +71,21 @@ def upload(
     usage: Annotated[str, Query(description="'t' training or 'p' prediction")],
     files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
     template_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    iceberg_table_name: Annotated[
+        str | None,
+        Query(
+            max_length=256,
+            description="Your name for the dataset's tables (a lower-case identifier, unique in the tenant)",
+        ),
+    ] = None,
 ) -> UploadResult:
     service.check_upload(
-        session=session, principal=principal, dataset_name=dataset_name, template_id=template_id, usage=usage
+        session=session,
+        principal=principal,
+        dataset_name=dataset_name,
+        template_id=template_id,
+        usage=usage,
+        iceberg_table_name=iceberg_table_name,
     )
     with staged_uploads(settings, files) as staged:
         dataset, rows = service.upload(
@@ -73,6 +96,7 @@ def upload(
             template_id=template_id,
             usage=usage,
             staged=staged,
+            iceberg_table_name=iceberg_table_name,
         )
     return upload_result(dataset, rows)
 
@@ -88,7 +112,6 @@ def dataset_public(dataset: Dataset, file_count: int, template_name: str | None)
                 "created_by",
                 "template_id",
                 "data_source",
-                "iceberg_table_name",
                 "created_at",
                 "modified_at",
                 "usage",
@@ -97,6 +120,7 @@ def dataset_public(dataset: Dataset, file_count: int, template_name: str | None)
                 "snapshot_id",
             }
         ),
+        iceberg_table_name=service.table_name_of(dataset),
         file_count=file_count,
         template_name=template_name,
         dataset_usability=service.usability(dataset),
@@ -105,14 +129,22 @@ def dataset_public(dataset: Dataset, file_count: int, template_name: str | None)
 
 
 @router.get("/list", response_model=DatasetsPublic)
-def list_datasets(session: SessionDep, principal: allow("dataset:read")) -> DatasetsPublic:
-    rows = service.list_datasets(session=session, principal=principal)
-    return DatasetsPublic(total=len(rows), data=[dataset_public(*row) for row in rows])
+def list_datasets(session: SessionDep, principal: allow("dataset:read"), page: PageDep) -> DatasetsPublic:
+    rows, total = service.list_datasets(
+        session=session, principal=principal, skip=page.skip, limit=page.limit
+    )
+    return DatasetsPublic(total=total, data=[dataset_public(*row) for row in rows])
 
 
-@router.get("/list_validated", response_model=list[ValidatedDataset])
-def list_validated(session: SessionDep, principal: allow("dataset:read")) -> list[ValidatedDataset]:
-    rows = service.list_datasets(session=session, principal=principal, validated_only=True)
+@router.get("/list_validated", response_model=list[ValidatedDataset], responses=TOTAL_HEADER)
+def list_validated(
+    session: SessionDep, response: Response, principal: allow("dataset:read"), page: PageDep
+) -> list[ValidatedDataset]:
+    """The reference answers a bare list here, so its total is the ``X-Total-Count`` header."""
+    rows, total = service.list_datasets(
+        session=session, principal=principal, skip=page.skip, limit=page.limit, validated_only=True
+    )
+    response.headers[TOTAL_COUNT] = str(total)
     return [
         ValidatedDataset(
             id=d.id or 0,
@@ -137,8 +169,8 @@ def get_dataset_by_id(
         id=dataset.id,
         dataset_name=dataset.dataset_name,
         dataset_path=f"{dataset.tenant_id}/{dataset.id}",
-        validated_path=f"silver.{dataset.iceberg_table_name}",
-        iceberg_table_name=dataset.iceberg_table_name,
+        validated_path=f"silver.{service.table_name_of(dataset)}",
+        iceberg_table_name=service.table_name_of(dataset),
         data_source=dataset.data_source,
         usage=dataset.usage,
         dataset_usage=USAGES[dataset.usage],
@@ -166,12 +198,12 @@ def view(
     return DatasetPreview(dataset_id=dataset_id, total=total, limit=limit, offset=offset, preview=rows)
 
 
-@router.delete("/delete/{dataset_id}", response_model=Message)
+@router.delete("/delete/{dataset_id}", response_model=Deleted)
 def delete(
     session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), dataset_id: IdPath
-) -> Message:
+) -> Deleted:
     service.delete_dataset(session=session, ctx=ctx, principal=principal, dataset_id=dataset_id)
-    return Message(message="Dataset deleted successfully")
+    return Deleted(message="Dataset deleted successfully")
 
 
 @router.post("/generate_statistics", response_model=StatisticsJob, status_code=202)

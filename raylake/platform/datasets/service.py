@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import polars as pl
@@ -12,9 +13,10 @@ from sqlmodel import Session, col, select
 from raylake.platform import lake
 from raylake.platform.clock import utcnow
 from raylake.platform.datalake.models import LakeTable
-from raylake.platform.datasets.ingest import Staged, ingest, require_rows
+from raylake.platform.datasets.ingest import Staged, ingest, require_rows, table_name_taken
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
 from raylake.platform.datasets.validation import FILE_ID, ColumnSpec
+from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid
 from raylake.platform.lake import Lake
 from raylake.platform.templates import service as templates
@@ -23,6 +25,8 @@ from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.schemas.datasets import USAGES
 
 MAX_PREVIEW = 1000
+# A chosen table name: one identifier every SQL engine reading the lake takes unquoted.
+TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,127}")
 
 
 def usability(dataset: Dataset) -> str:
@@ -41,13 +45,36 @@ def _check_name(session: Session, tenant_id: str, name: str) -> None:
         raise Conflict(f"A dataset named {name!r} already exists")
 
 
+def table_name_of(dataset: Dataset) -> str:
+    """The name the tenant sees for the dataset's tables: its chosen one, else the generated one."""
+    return dataset.table_alias or dataset.iceberg_table_name
+
+
+def _check_table_name(session: Session, tenant_id: str, name: str) -> None:
+    if not TABLE_NAME.fullmatch(name):
+        raise Invalid(
+            f"iceberg_table_name {name[:140]!r} must be a lower-case identifier of 1-128 characters: "
+            "a-z, 0-9 and _, not starting with a digit"
+        )
+    if table_name_taken(session, tenant_id, name):
+        raise Conflict(f"iceberg_table_name {name!r} is taken by another dataset of the tenant")
+
+
 def check_upload(
-    *, session: Session, principal: Principal, dataset_name: str, template_id: int | None, usage: str
+    *,
+    session: Session,
+    principal: Principal,
+    dataset_name: str,
+    template_id: int | None,
+    usage: str,
+    iceberg_table_name: str | None = None,
 ) -> list[ColumnSpec] | None:
     """Everything about an upload that can be refused before the body is read or any file written."""
     if usage not in USAGES:
         raise Invalid("usage must be 't' (training) or 'p' (prediction)")
     _check_name(session, principal.tenant_id, dataset_name)
+    if iceberg_table_name is not None:
+        _check_table_name(session, principal.tenant_id, iceberg_table_name)
     if template_id is None:
         return None
     template = templates.get_template(session=session, principal=principal, template_id=template_id)
@@ -66,9 +93,16 @@ def upload(
     template_id: int | None,
     usage: str,
     staged: list[Staged],
+    iceberg_table_name: str | None = None,
 ) -> tuple[Dataset, list[DatasetFile]]:
+    """A new dataset from staged files; ``iceberg_table_name`` is the tenant's own name for its tables."""
     specs = check_upload(
-        session=session, principal=principal, dataset_name=dataset_name, template_id=template_id, usage=usage
+        session=session,
+        principal=principal,
+        dataset_name=dataset_name,
+        template_id=template_id,
+        usage=usage,
+        iceberg_table_name=iceberg_table_name,
     )
     require_rows(staged)
     dataset = Dataset(
@@ -76,6 +110,7 @@ def upload(
         dataset_name=dataset_name,
         template_id=template_id,
         usage=usage,
+        table_alias=iceberg_table_name,
         column_specs=[{"name": s.name, "data_type": s.data_type, "default": s.default} for s in specs or []],
         created_by=principal.username,
         modified_by=principal.username,
@@ -84,6 +119,8 @@ def upload(
     try:
         session.flush()
     except IntegrityError as exc:  # a concurrent upload took the name after check_upload: nothing written yet
+        if "table_alias" in str(exc.orig):
+            raise Conflict(f"iceberg_table_name {iceberg_table_name!r} is taken by another dataset") from None
         if "dataset_name" not in str(exc.orig):
             raise
         raise Conflict(f"A dataset named {dataset_name!r} already exists") from None
@@ -98,13 +135,13 @@ def get_dataset(*, session: Session, principal: Principal, dataset_id: int) -> D
 
 
 def list_datasets(
-    *, session: Session, principal: Principal, validated_only: bool = False
-) -> list[tuple[Dataset, int, str | None]]:
-    """Datasets with their file counts and template names, newest first."""
+    *, session: Session, principal: Principal, skip: int, limit: int, validated_only: bool = False
+) -> tuple[list[tuple[Dataset, int, str | None]], int]:
+    """A page of datasets with their file counts and template names, newest first; and how many there are."""
     stmt = scoped(select(Dataset), Dataset, principal)
     if validated_only:
         stmt = stmt.where(Dataset.is_valid == True)  # noqa: E712
-    datasets = list(session.exec(stmt.order_by(col(Dataset.id).desc())))
+    datasets, total = paged(session, stmt.order_by(col(Dataset.id).desc()), skip=skip, limit=limit)
     ids = [d.id for d in datasets]
     counts = dict(
         session.exec(
@@ -119,7 +156,7 @@ def list_datasets(
             select(Template.id, Template.template_name).where(col(Template.id).in_(template_ids))
         ).all()
     )
-    return [(d, counts.get(d.id, 0), names.get(d.template_id)) for d in datasets]
+    return [(d, counts.get(d.id, 0), names.get(d.template_id)) for d in datasets], total
 
 
 def versions(*, session: Session, dataset: Dataset) -> list[dict[str, Any]]:

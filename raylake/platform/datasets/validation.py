@@ -118,6 +118,12 @@ def _infer_specs(frame: pl.LazyFrame, header: list[str]) -> list[ColumnSpec]:
     return specs
 
 
+def absent_columns(specs: list[ColumnSpec], header: list[str]) -> list[str]:
+    """Template columns a header lacks (compared whatever the case) that have no default to fill them."""
+    have = {name.casefold() for name in header}
+    return [s.name for s in specs if s.name.casefold() not in have and s.default is None]
+
+
 def _match_header(
     header: list[str], specs: list[ColumnSpec], file_name: str
 ) -> tuple[dict[str, str | None], list[str]]:

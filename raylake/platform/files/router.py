@@ -9,11 +9,11 @@ from fastapi.responses import StreamingResponse
 
 from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.router import DatasetId, file_public, upload_result
-from raylake.platform.deps import MAX_ID, IdPath, LakeDep, SessionDep, SettingsDep, allow
+from raylake.platform.deps import MAX_ID, IdPath, LakeDep, PageDep, SessionDep, SettingsDep, allow
 from raylake.platform.errors import Invalid
 from raylake.platform.files import service
 from raylake.platform.uploads import staged_uploads
-from raylake.schemas.common import Message
+from raylake.schemas.common import Deleted
 from raylake.schemas.datasets import FileDetail, FilePreview, FilesPublic, UploadResult
 
 router = APIRouter(prefix="/files", tags=["files"])
@@ -38,9 +38,13 @@ def add_files(
 
 
 @router.get("/list", response_model=FilesPublic)
-def list_files(session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId) -> FilesPublic:
-    files = service.list_files(session=session, principal=principal, dataset_id=dataset_id)
-    return FilesPublic(total=len(files), data=[file_public(f) for f in files])
+def list_files(
+    session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId, page: PageDep
+) -> FilesPublic:
+    files, total = service.list_files(
+        session=session, principal=principal, dataset_id=dataset_id, skip=page.skip, limit=page.limit
+    )
+    return FilesPublic(total=total, data=[file_public(f) for f in files])
 
 
 @router.get("/view", response_model=FilePreview)
@@ -55,12 +59,12 @@ def view_file(
     return FilePreview(file_id=file_id, content_preview=service.view_file(ctx=ctx, file=file, lines=lines))
 
 
-@router.delete("/delete/{file_id}", response_model=Message)
+@router.delete("/delete/{file_id}", response_model=Deleted)
 def delete_file(
     session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), file_id: IdPath
-) -> Message:
+) -> Deleted:
     service.delete_file(session=session, ctx=ctx, principal=principal, file_id=file_id)
-    return Message(message="File deleted successfully")
+    return Deleted(message="File deleted successfully")
 
 
 @router.get(

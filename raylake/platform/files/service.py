@@ -11,6 +11,7 @@ from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.ingest import Staged, ingest, require_rows
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
 from raylake.platform.datasets.validation import FILE_ID
+from raylake.platform.db import paged
 from raylake.platform.errors import NotFound
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped
@@ -30,13 +31,13 @@ def add_files(
     return dataset, files
 
 
-def list_files(*, session: Session, principal: Principal, dataset_id: int) -> list[DatasetFile]:
+def list_files(
+    *, session: Session, principal: Principal, dataset_id: int, skip: int, limit: int
+) -> tuple[list[DatasetFile], int]:
+    """A page of a dataset's files, oldest first; and how many it has."""
     dataset = datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
-    return list(
-        session.exec(
-            select(DatasetFile).where(DatasetFile.dataset_id == dataset.id).order_by(col(DatasetFile.id))
-        )
-    )
+    stmt = select(DatasetFile).where(DatasetFile.dataset_id == dataset.id).order_by(col(DatasetFile.id))
+    return paged(session, stmt, skip=skip, limit=limit)
 
 
 def get_file(*, session: Session, principal: Principal, file_id: int) -> DatasetFile:

@@ -16,6 +16,7 @@ from raylake.platform.deps import (
     JobCallback,
     JobsDep,
     LakeDep,
+    PageDep,
     SessionDep,
     SettingsDep,
     allow,
@@ -138,6 +139,8 @@ def form_based_prediction(
     return service.form(session=session, ctx=ctx, principal=principal, train_id=id)
 
 
+# Both spellings are the reference's: batchPrediction (its section 9.2), batch-prediction (its summary).
+@router.post("/batch-prediction", response_model=BatchSubmitted, status_code=202)
 @router.post("/batchPrediction", response_model=BatchSubmitted, status_code=202)
 async def batch_prediction(
     request: Request,
@@ -202,12 +205,15 @@ def predictions(
     session: SessionDep,
     prediction_log: LogDep,
     principal: allow("inference:read"),
+    page: PageDep,
     train_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> PredictionLogOut:
     prediction_log.flush()
-    rows = service.list_predictions(session=session, principal=principal, train_id=train_id)
+    rows, total = service.list_predictions(
+        session=session, principal=principal, train_id=train_id, skip=page.skip, limit=page.limit
+    )
     return PredictionLogOut(
-        total=len(rows),
+        total=total,
         data=[
             PredictionLogEntry(prediction_id=p.id, date=p.created_at, **p.model_dump(exclude={"id"}))  # type: ignore[arg-type]
             for p in rows

@@ -19,6 +19,7 @@ from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile
+from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from raylake.platform.inference.loading import accuracy_of, model_id
 from raylake.platform.inference.models import ModelDeployment, Prediction
@@ -494,9 +495,12 @@ def gold_table_name(prediction: Prediction) -> str:
 # ---------------------------------------------------------------------- the log
 
 
-def list_predictions(*, session: Session, principal: Principal, train_id: int | None) -> list[Prediction]:
+def list_predictions(
+    *, session: Session, principal: Principal, train_id: int | None, skip: int, limit: int
+) -> tuple[list[Prediction], int]:
+    """A page of the prediction log (one model's, or the tenant's), newest first; and its length."""
     stmt = scoped(select(Prediction), Prediction, principal)
     if train_id is not None:
         get_scoped(session, TrainingRun, train_id, principal, "Model")
         stmt = stmt.where(Prediction.train_id == train_id)
-    return list(session.exec(stmt.order_by(col(Prediction.id).desc())).all())
+    return paged(session, stmt.order_by(col(Prediction.id).desc()), skip=skip, limit=limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import IdPath, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
 from raylake.platform.rbac import service
 from raylake.platform.users import service as users
 from raylake.schemas.rbac import (
@@ -28,9 +28,9 @@ def create_role(session: SessionDep, principal: allow("rbac:admin"), data: RoleC
 
 
 @router.get("/roles/", response_model=RolesPublic)
-def list_roles(session: SessionDep, principal: allow("rbac:read")) -> RolesPublic:
-    roles = service.list_roles(session=session, principal=principal)
-    return RolesPublic(data=roles, count=len(roles))
+def list_roles(session: SessionDep, principal: allow("rbac:read"), page: PageDep) -> RolesPublic:
+    roles, count = service.list_roles(session=session, principal=principal, skip=page.skip, limit=page.limit)
+    return RolesPublic(data=roles, count=count)
 
 
 @router.post("/permissions/", response_model=PermissionPublic, status_code=201)
@@ -41,9 +41,11 @@ def create_permission(
 
 
 @router.get("/permissions/", response_model=PermissionsPublic)
-def list_permissions(session: SessionDep, principal: allow("rbac:read")) -> PermissionsPublic:
-    perms = service.list_permissions(session=session, principal=principal)
-    return PermissionsPublic(data=perms, count=len(perms))
+def list_permissions(session: SessionDep, principal: allow("rbac:read"), page: PageDep) -> PermissionsPublic:
+    perms, count = service.list_permissions(
+        session=session, principal=principal, skip=page.skip, limit=page.limit
+    )
+    return PermissionsPublic(data=perms, count=count)
 
 
 @router.post("/roles/{role_id}/permissions", response_model=RolePublic)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Forbidden, Invalid
 from raylake.platform.rbac.catalogue import ADMIN_ROLE, DEFAULT_ROLES, PERMISSIONS
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
@@ -124,9 +125,14 @@ def create_role(*, session: Session, principal: Principal, data: RoleCreate) -> 
     return role_public(session=session, role=role)
 
 
-def list_roles(*, session: Session, principal: Principal) -> list[RolePublic]:
-    roles = session.exec(scoped(select(Role), Role, principal).order_by(col(Role.id)))
-    return [role_public(session=session, role=r) for r in roles]
+def list_roles(
+    *, session: Session, principal: Principal, skip: int, limit: int
+) -> tuple[list[RolePublic], int]:
+    """A page of the tenant's roles with their permissions; and how many roles there are."""
+    roles, total = paged(
+        session, scoped(select(Role), Role, principal).order_by(col(Role.id)), skip=skip, limit=limit
+    )
+    return [role_public(session=session, role=r) for r in roles], total
 
 
 def create_permission(*, session: Session, principal: Principal, data: PermissionCreate) -> PermissionPublic:
@@ -142,9 +148,13 @@ def create_permission(*, session: Session, principal: Principal, data: Permissio
     return PermissionPublic.model_validate(perm, from_attributes=True)
 
 
-def list_permissions(*, session: Session, principal: Principal) -> list[PermissionPublic]:
-    perms = session.exec(scoped(select(Permission), Permission, principal).order_by(col(Permission.id)))
-    return [PermissionPublic.model_validate(p, from_attributes=True) for p in perms]
+def list_permissions(
+    *, session: Session, principal: Principal, skip: int, limit: int
+) -> tuple[list[PermissionPublic], int]:
+    """A page of the tenant's permissions; and how many there are."""
+    stmt = scoped(select(Permission), Permission, principal).order_by(col(Permission.id))
+    perms, total = paged(session, stmt, skip=skip, limit=limit)
+    return [PermissionPublic.model_validate(p, from_attributes=True) for p in perms], total
 
 
 def attach_permissions(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from raylake.platform.deps import IdPath, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
 from raylake.platform.templates import service
 from raylake.schemas.templates import (
     TemplateCreate,
@@ -32,10 +30,11 @@ def create_template(
 def list_templates(
     session: SessionDep,
     principal: allow("template:read"),
-    skip: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    page: PageDep,
 ) -> TemplatesPublic:
-    data, total = service.list_templates(session=session, principal=principal, skip=skip, limit=limit)
+    data, total = service.list_templates(
+        session=session, principal=principal, skip=page.skip, limit=page.limit
+    )
     return TemplatesPublic(total=total, data=data)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from raylake.platform.deps import SessionDep, Superuser
+from raylake.platform.deps import PageDep, SessionDep, Superuser
 from raylake.platform.tenants import service
 from raylake.schemas.tenants import TenantCreate, TenantPublic, TenantsPublic
 
@@ -23,10 +21,9 @@ def create_tenant(session: SessionDep, _: Superuser, data: TenantCreate) -> Tena
 def list_tenants(
     session: SessionDep,
     _: Superuser,
-    skip: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    page: PageDep,
 ) -> TenantsPublic:
-    tenants, count = service.list_tenants(session=session, skip=skip, limit=limit)
+    tenants, count = service.list_tenants(session=session, skip=page.skip, limit=page.limit)
     return TenantsPublic(
         data=[TenantPublic.model_validate(t, from_attributes=True) for t in tenants], count=count
     )

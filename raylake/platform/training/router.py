@@ -16,6 +16,7 @@ from raylake.platform.deps import (
     JobCallback,
     JobsDep,
     LakeDep,
+    PageDep,
     SessionDep,
     SettingsDep,
     allow,
@@ -101,15 +102,17 @@ def get_details(session: SessionDep, principal: allow("train:read"), body: Detai
 
 
 @router.get("/list", response_model=TrainList)
-def list_runs(session: SessionDep, principal: allow("train:read")) -> TrainList:
-    rows = service.list_runs(session=session, principal=principal)
-    return TrainList(total=len(rows), data=[public(run, predictor) for run, predictor in rows])
+def list_runs(session: SessionDep, principal: allow("train:read"), page: PageDep) -> TrainList:
+    rows, total = service.list_runs(session=session, principal=principal, skip=page.skip, limit=page.limit)
+    return TrainList(total=total, data=[public(run, predictor) for run, predictor in rows])
 
 
 @router.get("/refresh", response_model=TrainList)
-def refresh(session: SessionDep, jobs: JobsDep, principal: allow("train:read")) -> TrainList:
-    rows = service.refresh(session=session, jobs=jobs, principal=principal)
-    return TrainList(total=len(rows), data=[public(run, predictor) for run, predictor in rows])
+def refresh(session: SessionDep, jobs: JobsDep, principal: allow("train:read"), page: PageDep) -> TrainList:
+    rows, total = service.refresh(
+        session=session, jobs=jobs, principal=principal, skip=page.skip, limit=page.limit
+    )
+    return TrainList(total=total, data=[public(run, predictor) for run, predictor in rows])
 
 
 @router.get("/get/{train_id}", response_model=TrainDetail)

@@ -18,6 +18,7 @@ from raylake.platform import callbacks, standby
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
+from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavailable
 from raylake.platform.inference import service as inference
 from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
@@ -246,20 +247,26 @@ def get_run(*, session: Session, principal: Principal, train_id: int) -> Trainin
     return get_scoped(session, TrainingRun, train_id, principal, "Training run")
 
 
-def list_runs(*, session: Session, principal: Principal) -> list[tuple[TrainingRun, Predictor]]:
+def list_runs(
+    *, session: Session, principal: Principal, skip: int, limit: int
+) -> tuple[list[tuple[TrainingRun, Predictor]], int]:
+    """A page of runs with their predictors, newest first; and how many there are."""
     stmt = scoped(select(TrainingRun, Predictor), TrainingRun, principal).where(
         TrainingRun.predictor_id == Predictor.id
     )
-    return list(session.exec(stmt.order_by(col(TrainingRun.id).desc())).all())
+    return paged(session, stmt.order_by(col(TrainingRun.id).desc()), skip=skip, limit=limit)
 
 
-def refresh(*, session: Session, jobs: RayJobs, principal: Principal) -> list[tuple[TrainingRun, Predictor]]:
-    """Reconcile every unfinished run with Ray, then list."""
-    rows = list_runs(session=session, principal=principal)
-    for run, _ in rows:
-        if run.status not in FINAL:
-            reconcile(session, jobs, run)
-    return rows
+def refresh(
+    *, session: Session, jobs: RayJobs, principal: Principal, skip: int, limit: int
+) -> tuple[list[tuple[TrainingRun, Predictor]], int]:
+    """Reconcile every unfinished run with Ray (not only the page's), then list a page."""
+    unfinished = scoped(select(TrainingRun), TrainingRun, principal).where(
+        col(TrainingRun.status).not_in(sorted(FINAL))
+    )
+    for run in session.exec(unfinished).all():
+        reconcile(session, jobs, run)
+    return list_runs(session=session, principal=principal, skip=skip, limit=limit)
 
 
 def predictor_of(session: Session, run: TrainingRun) -> Predictor:

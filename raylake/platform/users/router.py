@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from raylake.platform.deps import IdPath, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
 from raylake.platform.users import service
 from raylake.schemas.users import UserCreate, UserPublic, UsersPublic
 
@@ -22,10 +20,9 @@ def create_user(session: SessionDep, principal: allow("user:admin"), data: UserC
 def read_users(
     session: SessionDep,
     principal: allow("user:read"),
-    skip: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    page: PageDep,
 ) -> UsersPublic:
-    data, count = service.list_users(session=session, principal=principal, skip=skip, limit=limit)
+    data, count = service.list_users(session=session, principal=principal, skip=page.skip, limit=page.limit)
     return UsersPublic(data=data, count=count)
 
 
