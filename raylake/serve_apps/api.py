@@ -25,4 +25,12 @@ class ApiIngress:
         self._models = models
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_app(self._settings, self._models, dedicated_application)
+        self._app = create_app(self._settings, self._models, dedicated_application)
+        return self._app
+
+    async def forget(self, prefix: str, principals: bool = False) -> None:
+        """Another replica deleted something (``ServeGateway.forget``): describe models afresh, and with
+        ``principals`` (a deleted tenant) verify callers afresh."""
+        self._app.state.servables.clear()
+        if principals:
+            self._app.state.principals.clear()

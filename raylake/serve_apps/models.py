@@ -6,13 +6,16 @@ model where it can, and each replica keeps an LRU of loaded models. A dedicated 
 (``inference/deploy``) is the same class in a Serve application of its own with its own replica count.
 
 A replica resolves a model id through the metadata store (``inference/loading.py``), never through a
-path from the request.
+path from the request. A model id names the run's uid, so a deleted run's cached model can never answer
+for a later run; deleting a run or a tenant also asks every replica to drop it (``forget``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -36,6 +39,15 @@ class SeriesNotFound(LookupError):
     """A forecast for a series the model was not trained on (the API answers 404)."""
 
 
+@dataclass(eq=False)
+class Held:
+    """A loaded model as Serve's multiplexed LRU keeps it: ``forget`` empties it in place, so the memory
+    goes at once and the next call that names the id asks the store again, whether or not the LRU has
+    let go of the entry."""
+
+    model: ServedModel | Forecaster | None
+
+
 def _deployment(models_per_replica: int) -> Any:
     """The deployment class, with the LRU size fixed when the class is made (Serve reads it statically)."""
 
@@ -52,13 +64,38 @@ def _deployment(models_per_replica: int) -> Any:
             self._settings = settings
             self._engine = make_engine(settings.sqlalchemy_url)
             self._batches = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch")
+            # What the LRU holds, by model id; an entry leaves with the LRU's last reference.
+            self._held: weakref.WeakValueDictionary[str, Held] = weakref.WeakValueDictionary()
 
         @serve.multiplexed(max_num_models_per_replica=models_per_replica)
-        async def get_model(self, key: str) -> ServedModel | Forecaster:
-            return await asyncio.to_thread(load_model, self._settings, self._engine, key)
+        async def get_model(self, key: str) -> Held:
+            held = Held(await asyncio.to_thread(load_model, self._settings, self._engine, key))
+            self._held[key] = held
+            return held
+
+        async def _model(self) -> ServedModel | Forecaster:
+            key = serve.get_multiplexed_model_id()
+            held = await self.get_model(key)
+            if held.model is None:  # forgotten: loaded again only if the store still says it may be
+                held.model = await asyncio.to_thread(load_model, self._settings, self._engine, key)
+            return held.model
+
+        async def forget(self, prefix: str) -> list[str]:
+            """Drop every loaded model whose id starts with ``prefix`` (a deleted or undeployed run's, a
+            deleted tenant's); a later call for one loads it again, which a deleted run refuses."""
+            dropped = [key for key in list(self._held) if key.startswith(prefix)]
+            for key in dropped:
+                held = self._held.get(key)
+                if held is not None:
+                    held.model = None
+            return dropped
+
+        async def holding(self) -> list[str]:
+            """The model ids this replica can answer for (for operators and tests)."""
+            return sorted(key for key, held in list(self._held.items()) if held.model is not None)
 
         async def predict(self, rows: list[dict[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
-            model = await self.get_model(serve.get_multiplexed_model_id())
+            model = await self._model()
             if not isinstance(model, ServedModel):
                 raise ValueError(
                     "a forecasting model answers POST /api/v1/inference/forecast, not predictions"
@@ -70,7 +107,7 @@ def _deployment(models_per_replica: int) -> Any:
         async def forecast(
             self, unique_id: str, steps: int, exogenous: list[dict[str, Any]]
         ) -> list[dict[str, Any]]:
-            model = await self.get_model(serve.get_multiplexed_model_id())
+            model = await self._model()
             if not isinstance(model, Forecaster):
                 raise ValueError("this model does not forecast")
             if unique_id not in model.series:
@@ -87,7 +124,7 @@ def _deployment(models_per_replica: int) -> Any:
             Batches run one at a time on the replica's own batch thread: queued ones wait there, not
             in the default executor that model loads and explanations need. The row's lease is renewed
             from the moment the batch is queued (``runtime.lease``)."""
-            model = await self.get_model(serve.get_multiplexed_model_id())
+            model = await self._model()
             if not isinstance(model, ServedModel):
                 raise ValueError("a forecasting model does not predict batches")
             with runtime.lease(self._engine, Prediction, prediction_id):

@@ -100,7 +100,7 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
                 c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present
             ],
             actual=target["name"] if present.get(target["name"]) == target["data_type"] else None,
-            key=model_id(run.tenant_id, run.id, run.preprocess_id),  # type: ignore[arg-type]
+            key=model_id(run, run.preprocess_id),  # type: ignore[arg-type]
             classification=run.problem_type == "Classification",
         )
 

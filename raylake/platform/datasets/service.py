@@ -18,6 +18,7 @@ from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersio
 from raylake.platform.datasets.validation import FILE_ID, ColumnSpec
 from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid
+from raylake.platform.inference import cleanup
 from raylake.platform.lake import Lake
 from raylake.platform.templates import service as templates
 from raylake.platform.templates.models import Template
@@ -181,8 +182,11 @@ def preview(*, ctx: Lake, dataset: Dataset, limit: int, offset: int) -> tuple[li
 
 
 def delete_dataset(*, session: Session, ctx: Lake, principal: Principal, dataset_id: int) -> None:
-    """Remove the dataset's rows, tables and stored files; tables go last, so a failure leaves it whole."""
+    """Remove the dataset's rows, tables and stored files, and the batch predictions made on it (their
+    outputs are files of the dataset); tables go last, so a failure leaves it whole."""
     dataset = get_dataset(session=session, principal=principal, dataset_id=dataset_id)
+    assert dataset.id is not None
+    cleanup.delete_dataset_predictions(session=session, ctx=ctx, dataset_id=dataset.id)
     name = dataset.iceberg_table_name
     session.exec(LakeTable.__table__.delete().where(LakeTable.dataset_id == dataset.id))  # type: ignore[attr-defined]
     session.delete(dataset)

@@ -107,7 +107,7 @@ def prepare(
     app_name = dedicated_app(session, run)
     session.expunge_all()
     return PreparedForecast(
-        key=model_id(run.tenant_id, run.id, preprocess_id),  # type: ignore[arg-type]
+        key=model_id(run, preprocess_id),
         app_name=app_name,
         unique_id=unique_id,
         steps=request.steps,

@@ -20,6 +20,7 @@ from raylake.platform.inference.loading import ModelNotServable
 
 log = logging.getLogger(__name__)
 ROUTES = 4096  # remembered (app, model id) handles per API replica
+FORGET_TIMEOUT_S = 15.0  # a delete waits this long for every replica to drop what it cached
 
 
 class ServeGateway:
@@ -32,6 +33,11 @@ class ServeGateway:
         self._batches: set[asyncio.Task[None]] = set()  # watched batches (a task needs a reference)
         # (app, model id) -> the handle with that multiplexed model id: made once, not per call
         self._routes: dict[tuple[str | None, str], Any] = {}
+        self._api: Any | None = None  # this API deployment's own handle (``forget`` reaches every replica)
+        try:  # the replica's event loop, which Serve's handles must be used from
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
 
     def _handle(self, app_name: str | None) -> Any:
         if app_name is None:
@@ -102,7 +108,7 @@ class ServeGateway:
             async with asyncio.timeout(self._settings.inference_timeout_s):
                 return await response
         except ModelNotServable as exc:  # deleted between our check and the replica's load
-            raise NotFound(f"Model {key.rsplit('/', 2)[1]} not found") from exc
+            raise NotFound(f"Model {key.split('/')[1]} not found") from exc
         except LookupError as exc:  # a forecast for a series the model does not know
             raise NotFound(str(exc).splitlines()[-1][:500]) from exc
         except ValueError as exc:  # rows the model refuses (validated before where possible)
@@ -130,6 +136,52 @@ class ServeGateway:
         with self._lock:
             self._apps.pop(app_name, None)
             self._routes.clear()
+
+    def forget(self, prefix: str, *, principals: bool = False) -> None:
+        """Make every replica drop what it cached under ``prefix`` (a run's or a tenant's model ids):
+        each model replica of the shared pool its loaded models, each API replica its described models
+        (and, with ``principals``, its verified callers). Called after a delete is committed, from a
+        worker thread: Serve's handles live on this replica's event loop, so the broadcast runs there.
+        A replica that cannot be reached is logged (it serves nothing, or its caches lapse within
+        ``inference_cache_s``). Outside Serve there are no other replicas."""
+        if self._pool is None or self._loop is None:
+            return
+        work = self._forget(prefix, principals)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:  # on the loop itself: it cannot wait for its own work
+            task = self._loop.create_task(work)
+            # kept like a watched batch: a task needs a reference
+            self._batches.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._batches.discard)  # type: ignore[arg-type]
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=2 * FORGET_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("could not ask every replica to forget %s: %s", prefix, type(exc).__name__)
+
+    async def _forget(self, prefix: str, principals: bool) -> None:
+        from ray import serve
+
+        if self._api is None:
+            context = serve.get_replica_context()
+            self._api = serve.get_deployment_handle(context.deployment, context.app_name)
+        for handle, method, args in (
+            (self._pool, "forget", (prefix,)),
+            (self._api, "forget", (prefix, principals)),
+        ):
+            try:
+                results = await handle.broadcast(method, *args).results_async(
+                    timeout_s=FORGET_TIMEOUT_S, return_exceptions=True
+                )
+            except Exception as exc:
+                log.warning("could not ask every replica to forget %s: %s", prefix, type(exc).__name__)
+                continue
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.warning("a replica could not forget %s: %s", prefix, type(result).__name__)
 
     def undeploy(self, app_name: str) -> None:
         from ray import serve

@@ -22,26 +22,39 @@ class ModelNotServable(LookupError):
     """The id names no completed model of that tenant (deleted since, or never valid)."""
 
 
-def model_id(tenant_id: str, train_id: int, preprocess_id: int) -> str:
-    return f"{tenant_id}/{train_id}/{preprocess_id}"
+def model_id(run: TrainingRun, preprocess_id: int) -> str:
+    """The run's model with a preprocessing state, as model replicas cache it. The run's uid makes it
+    unique for good: a cache can never answer for a deleted run with another that got its id."""
+    return f"{run_prefix(run.tenant_id, run.id)}{preprocess_id}/{run.uid}"  # type: ignore[arg-type]
 
 
-def parse_model_id(key: str) -> tuple[str, int, int]:
+def run_prefix(tenant_id: str, train_id: int) -> str:
+    """What every model id of one run starts with (``forget`` drops them all)."""
+    return f"{tenant_id}/{train_id}/"
+
+
+def tenant_prefix(tenant_id: str) -> str:
+    """What every model id of one tenant starts with."""
+    return f"{tenant_id}/"
+
+
+def parse_model_id(key: str) -> tuple[str, int, int, str]:
     try:
-        tenant_id, train_id, preprocess_id = key.rsplit("/", 2)
-        return tenant_id, int(train_id), int(preprocess_id)
+        tenant_id, train_id, preprocess_id, uid = key.split("/")
+        return tenant_id, int(train_id), int(preprocess_id), uid
     except ValueError:
         raise ModelNotServable(f"{key!r} is not a model id") from None
 
 
 def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Forecaster:
-    tenant_id, train_id, preprocess_id = parse_model_id(key)
+    tenant_id, train_id, preprocess_id, uid = parse_model_id(key)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, train_id)
         state = session.get(PreprocessState, preprocess_id)
         if (
             run is None
             or run.tenant_id != tenant_id
+            or run.uid != uid
             or run.status != "completed"
             or not run.artifact_key
             or state is None

@@ -13,6 +13,7 @@ from raylake.platform.deps import (
     MAX_ID,
     CallbackTokenDep,
     ForgetServables,
+    IdPath,
     JobCallback,
     JobsDep,
     LakeDep,
@@ -21,7 +22,7 @@ from raylake.platform.deps import (
     SettingsDep,
     allow,
 )
-from raylake.platform.inference import forecasts, service
+from raylake.platform.inference import cleanup, forecasts, service
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.models import Prediction
@@ -219,6 +220,15 @@ def predictions(
             for p in rows
         ],
     )
+
+
+@router.delete("/predictions/{prediction_id}", response_model=StatusMessage)
+def delete_prediction(
+    session: SessionDep, ctx: LakeDep, jobs: JobsDep, principal: allow("inference:run"), prediction_id: IdPath
+) -> StatusMessage:
+    """A prediction and what it wrote: its gold table, CSV and file row (a forecast: its points)."""
+    cleanup.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, prediction_id=prediction_id)
+    return StatusMessage(message="Prediction deleted successfully")
 
 
 @router.post("/deploy", response_model=DeployResponse, status_code=201, dependencies=[ForgetServables])

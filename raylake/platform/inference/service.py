@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlmodel import Session, col, select
 
 from raylake.platform import callbacks
@@ -21,7 +22,7 @@ from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
-from raylake.platform.inference.loading import accuracy_of, model_id
+from raylake.platform.inference.loading import accuracy_of, model_id, run_prefix
 from raylake.platform.inference.models import ModelDeployment, Prediction
 from raylake.platform.jobs import FINAL, RayJobs, end_row, job_environment, lapse, reconcile
 from raylake.platform.lake import Lake
@@ -42,6 +43,18 @@ class Gateway(Protocol):
     def deploy(self, app_name: str, replicas: int) -> None: ...
 
     def undeploy(self, app_name: str) -> None: ...
+
+    def forget(self, prefix: str, *, principals: bool = False) -> None: ...
+
+
+def forget_after_commit(
+    session: Session, gateway: Gateway | None, prefix: str, *, principals: bool = False
+) -> None:
+    """Once the session commits, every model and API replica drops what it cached under ``prefix``
+    (``Gateway.forget``): only then, so a load racing the deletion finds nothing left to load."""
+    if gateway is None:
+        return
+    event.listen(session, "after_commit", lambda _: gateway.forget(prefix, principals=principals), once=True)
 
 
 def servable_run(*, session: Session, principal: Principal, train_id: int) -> tuple[TrainingRun, Predictor]:
@@ -224,7 +237,7 @@ def prepare(*, servable: Servable, settings: Settings, request: PredictRequest) 
     if request.target is not None and request.target.strip() != servable.target:
         raise Invalid(f"model {run.id} predicts {servable.target!r}, not {request.target!r}")
     return Prepared(
-        key=model_id(run.tenant_id, run.id, preprocess_id),  # type: ignore[arg-type]
+        key=model_id(run, preprocess_id),
         app_name=servable.app_name,
         rows=prepare_rows(run, rows),
         single=request.features is not None,
@@ -317,6 +330,7 @@ def undeploy(*, session: Session, gateway: Gateway, principal: Principal, train_
     name = undeploy_run(session=session, gateway=gateway, run=run)
     if name is None:
         raise NotFound(f"model {train_id} has no dedicated deployment")
+    forget_after_commit(session, gateway, run_prefix(run.tenant_id, run.id))  # type: ignore[arg-type]
     return name
 
 
@@ -400,7 +414,7 @@ def submit_batch(
         prediction.stage = "queued for the model replica"
         session.add(prediction)
         session.flush()
-        key = model_id(run.tenant_id, run.id, run.preprocess_id)  # type: ignore[arg-type]
+        key = model_id(run, run.preprocess_id)  # type: ignore[arg-type]
         return prediction, ReplicaBatch(key, dedicated_app(session, run))
     prediction.ray_job_id = jobs.submit(
         entrypoint=ENTRYPOINT.format(id=prediction.id),

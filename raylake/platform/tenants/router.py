@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from raylake.platform.deps import PageDep, SessionDep, Superuser
+from fastapi import APIRouter, Path
+
+from raylake.platform.deps import JobsDep, LakeDep, PageDep, SessionDep, SettingsDep, Superuser
+from raylake.platform.inference.router import GatewayDep
 from raylake.platform.tenants import service
+from raylake.schemas.common import Message
 from raylake.schemas.tenants import TenantCreate, TenantPublic, TenantsPublic
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
@@ -27,3 +31,27 @@ def list_tenants(
     return TenantsPublic(
         data=[TenantPublic.model_validate(t, from_attributes=True) for t in tenants], count=count
     )
+
+
+@router.delete("/{tenant_id}", response_model=Message)
+def delete_tenant(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    jobs: JobsDep,
+    gateway: GatewayDep,
+    principal: Superuser,
+    tenant_id: Annotated[str, Path(max_length=36)],
+) -> Message:
+    """A tenant and everything it holds: users, roles, templates, datasets, lake tables, files, runs,
+    models, deployments and jobs. Not the default tenant, nor your own (409)."""
+    service.delete_tenant(
+        session=session,
+        settings=settings,
+        ctx=ctx,
+        jobs=jobs,
+        principal=principal,
+        tenant_id=tenant_id,
+        gateway=gateway,
+    )
+    return Message(message="Tenant deleted successfully")

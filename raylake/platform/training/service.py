@@ -20,7 +20,9 @@ from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from raylake.platform.inference import cleanup
 from raylake.platform.inference import service as inference
+from raylake.platform.inference.loading import run_prefix
 from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped, scoped
@@ -294,8 +296,8 @@ def delete(
     train_id: int,
     gateway: inference.Gateway | None = None,
 ) -> None:
-    """Stop the run's jobs and its dedicated deployment, then remove its rows and artifacts (and the
-    predictor with its last run)."""
+    """Stop the run's jobs and its dedicated deployment, then remove its rows, its forecast table and
+    artifacts (and the predictor with its last run); once committed, no replica serves it."""
     run = get_run(session=session, principal=principal, train_id=train_id)
     own_states = session.exec(select(PreprocessState).where(PreprocessState.source_run_id == run.id)).all()
     state_ids = [s.id for s in own_states]
@@ -324,6 +326,7 @@ def delete(
     session.flush()
     for state in own_states:
         session.delete(state)
+    cleanup.drop_run_outputs(session=session, ctx=ctx, run=run)
     predictor = predictor_of(session, run)
     session.delete(run)
     session.flush()
@@ -331,7 +334,9 @@ def delete(
     if remaining is None:
         session.delete(predictor)
         session.flush()
+    cleanup.drop_run_tables(ctx, run)
     ctx.store.delete_prefix(model_prefix(run))
+    inference.forget_after_commit(session, gateway, run_prefix(run.tenant_id, run.id))  # type: ignore[arg-type]
 
 
 def update_preprocess(
