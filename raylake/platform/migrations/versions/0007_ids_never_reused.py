@@ -8,7 +8,8 @@ SQLite hands a deleted newest row's id to the next insert unless the table is de
 which only a rebuild can add; each table with an integer key is rebuilt in place (rows, keys, indexes
 and constraints kept) and its sequence set to the highest id it holds. PostgreSQL's sequences never
 go back, so there only the new column is added. Foreign keys are off while tables are rebuilt
-(``migrations/env.py``), so dropping the old copy of a parent table cascades nowhere.
+(``migrations/env.py``), so dropping the old copy of a parent table cascades nowhere. Reflection does
+not see AUTOINCREMENT: a later batch rebuild of these tables must pass the same ``table_kwargs``.
 """
 
 from collections.abc import Sequence
