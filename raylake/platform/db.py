@@ -19,7 +19,9 @@ from raylake.platform.errors import RaylakeError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a SQLite writer waits for another's write lock before giving up (the API answers 503 then):
+# writers are serialised, and an upload holds the lock while it ingests its files.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 

@@ -73,6 +73,8 @@ class ServiceUnavailable(RaylakeError):
     status_code = 503
 
 
+STORE_RETRY_AFTER_S = 2
+
 _HTTP_KIND = {
     400: "BadRequest",
     401: "Unauthorized",
@@ -105,6 +107,7 @@ def register_error_handlers(app: FastAPI) -> None:
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from sqlalchemy.exc import OperationalError
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(RaylakeError)
@@ -127,6 +130,14 @@ def register_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(kind, exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
         )
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # SQLite's write lock held past the busy timeout, or a database server that does not answer:
+        # nothing was written (the session rolled back), and the same request may succeed shortly.
+        log.warning("metadata store unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        body = error_body("ServiceUnavailable", "The metadata store is busy or unreachable; retry shortly")
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(STORE_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

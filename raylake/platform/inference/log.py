@@ -121,7 +121,21 @@ class PredictionLog:
                         )
                     )
         except Exception:
-            log.warning("could not write %d prediction log rows", len(windows), exc_info=True)
+            log.warning(
+                "could not write %d prediction log rows; kept for the next flush", len(windows), exc_info=True
+            )
+            self._requeue(windows)
+
+    def _requeue(self, windows: list[_Window]) -> None:
+        """Put windows the store refused back in front of what came meanwhile (one window per model and
+        kind, so a store that stays down holds no more than that)."""
+        with self._lock:
+            for w in windows:
+                newer = self._pending.get((w.train_id, w.prediction_type))
+                if newer is not None:
+                    w.calls += newer.calls
+                    w.rows += newer.rows
+                self._pending[(w.train_id, w.prediction_type)] = w
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:
