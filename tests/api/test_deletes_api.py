@@ -4,6 +4,7 @@ dataset or tenant leaves nothing of its own behind (rows, lake tables, files, ca
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from ray import serve
 
@@ -18,8 +19,10 @@ from tests.datafiles import training_csv
 from tests.factories import unique
 from tests.inventory import inventory, still_there
 
-# Serve's handles (throughput-optimized) route on the event loop they were first used on: one for the module.
+# Serve's handles (throughput-optimized) route on the event loop they were first used on, and learn of
+# replaced replicas only while it runs: one loop, running for the whole session in a thread of its own.
 LOOP = asyncio.new_event_loop()
+threading.Thread(target=LOOP.run_forever, daemon=True, name="serve-handles").start()
 
 
 def held(prefix: str) -> list[str]:
@@ -29,7 +32,8 @@ def held(prefix: str) -> list[str]:
         pool = serve.get_deployment_handle(POOL_DEPLOYMENT, APP_NAME)
         return await pool.broadcast("holding").results_async(timeout_s=60)
 
-    return [key for keys in LOOP.run_until_complete(holding()) for key in keys if key.startswith(prefix)]
+    every = asyncio.run_coroutine_threadsafe(holding(), LOOP).result(timeout=90)
+    return [key for keys in every for key in keys if key.startswith(prefix)]
 
 
 def _train(model: Model) -> dict:  # noqa: F811
