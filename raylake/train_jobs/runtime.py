@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy import update as sa_update
 from sqlmodel import SQLModel
 
 from raylake.platform import callbacks
@@ -80,16 +81,17 @@ def claim(engine: Engine, model: type[T], row_id: int) -> T:
 
 
 def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -> None:
+    """Change the job's row in one conditional UPDATE that leaves an ended row as it is: a run cancelled or
+    failed by reconciliation between the job's claim and this write stays ended."""
+    table = model.__table__  # type: ignore[attr-defined]
+    values = {**changes, **{stamp: utcnow() for stamp in ("updated_at", "modified_at") if stamp in table.c}}
+    if not values:
+        return
+    stmt = sa_update(table).where(table.c.id == row_id)
+    if "status" in table.c:
+        stmt = stmt.where(table.c.status.not_in(FINAL))
     with session_scope(engine) as session:
-        row = session.get(model, row_id)
-        if row is None:
-            return
-        for key, value in changes.items():
-            setattr(row, key, value)
-        for stamp in ("updated_at", "modified_at"):
-            if hasattr(row, stamp):
-                setattr(row, stamp, utcnow())
-        session.add(row)
+        session.exec(stmt.values(**values))  # type: ignore[call-overload]
 
 
 def progress(

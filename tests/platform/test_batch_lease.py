@@ -102,3 +102,18 @@ def test_the_api_fails_the_row_when_the_replica_call_fails():
     assert reasons == [
         "the model replica could not finish it: The actor abc is unavailable: Actor is unavailable."
     ]
+
+
+def test_a_job_write_leaves_an_ended_row_ended(engine):
+    """A job that claimed its row just before reconciliation (or its user) ended it cannot revive it."""
+    tenant = create_tenant(engine)
+    row_id = _batch(engine, tenant, age_s=0)
+    runtime.update(engine, Prediction, row_id, status="failed", stage="failed", error="ended elsewhere")
+    runtime.update(engine, Prediction, row_id, status="running", stage="predicting", percent=50)
+    with session_scope(engine) as session:
+        row = session.get(Prediction, row_id)
+        assert row is not None and (row.status, row.stage, row.error) == (
+            "failed",
+            "failed",
+            "ended elsewhere",
+        )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from raylake.platform.deps import JobsDep, LakeDep, PageDep, SessionDep, SettingsDep, Superuser
 from raylake.platform.inference.router import GatewayDep
 from raylake.platform.tenants import service
-from raylake.schemas.common import Message
+from raylake.schemas.common import Deleted
 from raylake.schemas.tenants import TenantCreate, TenantPublic, TenantsPublic
 
 router = APIRouter(prefix="/tenants", tags=["tenants"])
@@ -33,7 +33,7 @@ def list_tenants(
     )
 
 
-@router.delete("/{tenant_id}", response_model=Message)
+@router.delete("/{tenant_id}", response_model=Deleted)
 def delete_tenant(
     session: SessionDep,
     settings: SettingsDep,
@@ -42,7 +42,7 @@ def delete_tenant(
     gateway: GatewayDep,
     principal: Superuser,
     tenant_id: Annotated[str, Path(max_length=36)],
-) -> Message:
+) -> Deleted:
     """A tenant and everything it holds: users, roles, templates, datasets, lake tables, files, runs,
     models, deployments and jobs. Not the default tenant, nor your own (409)."""
     service.delete_tenant(
@@ -54,4 +54,4 @@ def delete_tenant(
         tenant_id=tenant_id,
         gateway=gateway,
     )
-    return Message(message="Tenant deleted successfully")
+    return Deleted(message="Tenant deleted successfully")
