@@ -11,7 +11,7 @@ from raylake.platform.auth import throttle
 from raylake.platform.auth.models import LoginFailure
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
-from tests.factories import PASSWORD, create_tenant, create_user, superuser_principal, unique
+from tests.factories import PASSWORD, create_user, superuser_principal, unique
 
 
 def _login(engine, settings, username, password=PASSWORD, client="10.0.0.1"):
@@ -29,11 +29,6 @@ def _authenticate(engine, settings, token):
 def _refresh(engine, settings, token):
     with session_scope(engine) as session:
         return auth.refresh(session=session, settings=settings, refresh_token=token)
-
-
-@pytest.fixture
-def member(engine, settings):
-    return create_user(engine, settings, tenant_id=create_tenant(engine), roles=["data_scientist"])
 
 
 def test_login_yields_working_tokens(engine, settings, member):

@@ -61,11 +61,6 @@ ROWS = [
 SQLISH = ["x'; DROP TABLE users;--", "../../etc", "silver.x", "' OR '1'='1", "*", "%", "users"]
 
 
-@pytest.fixture
-def ctx(settings):
-    return lake.open_lake(settings)
-
-
 def make_table(
     ctx,
     engine,

@@ -11,30 +11,8 @@ from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, Invalid
-from raylake.platform.templates import service as templates
-from raylake.schemas.templates import TemplateCreate
-from tests.datafiles import CHURN_SCHEMA, churn_csv, tenant_footprint, write
+from tests.datafiles import churn_csv, tenant_footprint, write
 from tests.factories import create_tenant, create_user, unique
-
-
-@pytest.fixture
-def ctx(settings):
-    return lake.open_lake(settings)
-
-
-@pytest.fixture
-def member(engine, settings):
-    return create_user(engine, settings, tenant_id=create_tenant(engine), roles=["data_scientist"])
-
-
-@pytest.fixture
-def template_id(engine, member):
-    with session_scope(engine) as session:
-        return templates.create_template(
-            session=session,
-            principal=member,
-            data=TemplateCreate(template_name=unique("churn"), template_schema=CHURN_SCHEMA),
-        ).id
 
 
 def _upload(engine, ctx, principal, tmp_path, content: bytes, **kwargs):

@@ -30,11 +30,6 @@ from tests.inventory import inventory, still_there
 NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # nothing here is still running
 
 
-@pytest.fixture
-def ctx(settings):
-    return lake.open_lake(settings)
-
-
 def _gold(ctx, name: str, rows: list[dict], schema: pa.Schema) -> None:
     table = ctx.catalog.create_table(lake.identifier("gold", name), schema=schema)
     table.append(pa.Table.from_pylist(rows, schema=schema))
