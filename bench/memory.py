@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import itertools
 import platform
@@ -28,19 +29,20 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.client import login
+from raylake.launcher import cluster_processes
 from raylake.platform.config import Settings, resolve_settings
 
-API_REPLICA = "ServeReplica:raylake:ApiIngress"
-MODEL_REPLICA = "ServeReplica:raylake:ModelPool"
+API_REPLICA = "ServeReplica:raylake:api"
+MODEL_REPLICA = "ServeReplica:raylake:models"
 
 
-def replica_rss_mb(marker: str) -> float:
-    """Summed RSS (MB) of the processes whose title names one Serve deployment's replicas."""
+def replica_rss_mb(procs: list[psutil.Process], marker: str) -> float:
+    """Summed RSS (MB) of the cluster's processes whose title names one Serve deployment's replicas."""
     total = 0
-    for proc in psutil.process_iter(["cmdline", "memory_info"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if marker in cmdline and proc.info["memory_info"] is not None:
-            total += proc.info["memory_info"].rss
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            if marker in " ".join(proc.cmdline()):
+                total += proc.memory_info().rss
     return total / 2**20
 
 
@@ -67,6 +69,12 @@ def request_mix(train_id: int | None) -> list[tuple[str, str, dict]]:
         ("GET", f"{api}/dataset/list", {"forged": True}),
         ("GET", f"{api}/users/read-users/?skip=-1", {"auth": True}),
         ("TEMPLATE", "", {}),
+        # a 300 KB body of rows no model takes, over the per-call row cap
+        (
+            "POST",
+            f"{api}/inference/",
+            {"auth": True, "json": {"train_id": 1, "instances": [{"x": "y" * 100}] * 2500}},
+        ),
     ]
     if train_id is not None:
         row = {"Tenure": 5, "Monthly": 20.5, "Plan": "Basic", "Joined": "2020-01-15"}
@@ -76,10 +84,21 @@ def request_mix(train_id: int | None) -> list[tuple[str, str, dict]]:
     return mix
 
 
-async def one(client: httpx.AsyncClient, auth: dict[str, str], step: int, item: tuple[str, str, dict]) -> int:
+async def one(
+    client: httpx.AsyncClient, auth: dict[str, str], step: int, total: int, item: tuple[str, str, dict]
+) -> int:
     """Send one request of the mix (uploads, logins and template round-trips on some steps)."""
     method, path, opts = item
     api = "/api/v1"
+    if step % 200 == 100:  # a broken Parquet file (magic bytes around junk)
+        junk = b"PAR1" + uuid.uuid4().bytes * 4096 + b"PAR1"
+        resp = await client.post(
+            f"{api}/dataset/upload",
+            params={"dataset_name": f"mem-{uuid.uuid4().hex[:8]}", "usage": "t"},
+            files=[("files", ("m.parquet", io.BytesIO(junk), "application/octet-stream"))],
+            headers=auth,
+        )
+        return resp.status_code
     if step % 200 == 0:  # a dataset uploaded and deleted
         resp = await client.post(
             f"{api}/dataset/upload",
@@ -90,7 +109,7 @@ async def one(client: httpx.AsyncClient, auth: dict[str, str], step: int, item: 
         if resp.status_code == 201:
             await client.delete(f"{api}/dataset/delete/{resp.json()['dataset_id']}", headers=auth)
         return resp.status_code
-    if step % 97 == 0:  # a failed login (Argon2: the costliest bad request)
+    if step % (total // 10) == 1:  # a failed login: ten a run, under the per-client limit of 20 per window
         data = {"username": f"nobody-{uuid.uuid4().hex[:6]}", "password": "wrong-password-1"}
         return (await client.post(f"{api}/login/access-token", data=data)).status_code
     if method == "TEMPLATE":
@@ -116,10 +135,16 @@ async def one(client: httpx.AsyncClient, auth: dict[str, str], step: int, item: 
 
 
 async def drive(
-    base: str, auth: dict[str, str], total: int, every: int, clients: int, train_id: int | None
+    procs: list[psutil.Process],
+    base: str,
+    auth: dict[str, str],
+    total: int,
+    every: int,
+    clients: int,
+    train_id: int | None,
 ) -> list:
     mix = request_mix(train_id)
-    samples = [(0, replica_rss_mb(API_REPLICA), replica_rss_mb(MODEL_REPLICA), 0)]
+    samples = [(0, replica_rss_mb(procs, API_REPLICA), replica_rss_mb(procs, MODEL_REPLICA), 0)]
     print(f"{'requests':>9} {'api MB':>8} {'models MB':>10} {'5xx':>5} {'s':>6}")
     print(f"{0:>9} {samples[0][1]:>8.0f} {samples[0][2]:>10.0f} {0:>5} {0:>6.0f}")
     counter = itertools.count(1)
@@ -130,10 +155,14 @@ async def drive(
         async def worker() -> None:
             nonlocal errors
             while (step := next(counter)) <= total:
-                status = await one(client, auth, step, mix[step % len(mix)])
+                status = await one(client, auth, step, total, mix[step % len(mix)])
                 errors += status >= 500
                 if step % every == 0:
-                    sample = (step, replica_rss_mb(API_REPLICA), replica_rss_mb(MODEL_REPLICA), errors)
+                    api_mb, models_mb = (
+                        replica_rss_mb(procs, API_REPLICA),
+                        replica_rss_mb(procs, MODEL_REPLICA),
+                    )
+                    sample = (step, api_mb, models_mb, errors)
                     samples.append(sample)
                     took = time.monotonic() - start
                     print(
@@ -156,7 +185,9 @@ def main() -> None:
     auth = login(base, settings)
     memory_gib = psutil.virtual_memory().total / 2**30
     print(f"machine: {platform.machine()}, {psutil.cpu_count()} cores, {memory_gib:.0f} GiB")
-    samples = asyncio.run(drive(base, auth, args.requests, args.every, args.clients, args.train_id))
+    # this platform's Ray session only: other clusters on the machine have replicas of the same names
+    procs = cluster_processes((settings.data_dir / "ray_session").read_text().strip())
+    samples = asyncio.run(drive(procs, base, auth, args.requests, args.every, args.clients, args.train_id))
     half = len(samples) // 2
     first = samples[half][1] - samples[0][1]
     second = samples[-1][1] - samples[half][1]
