@@ -31,6 +31,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check raylake tests bench
 	$(BIN)/ruff format --check raylake tests bench
+	$(BIN)/mypy -p raylake.schemas
 
 bench-foundation: $(STAMP)
 	$(BIN)/python bench/foundation.py
