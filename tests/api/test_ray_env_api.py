@@ -38,7 +38,7 @@ def _listeners(session_name: str) -> list[tuple[str, int, int, str]]:
 def test_the_cluster_listens_on_loopback_only(api, ray_cluster):
     """HAProxy's stats page and Prometheus exporter, Serve's ingress, the dashboard and its agent, Ray's
     metrics exporter, the GCS, raylet and worker ports: none is on another interface. The one exception
-    (named in the README) is each Serve replica's inter-deployment gRPC server, which Serve binds to
+    (named in docs/security.md) is each Serve replica's inter-deployment gRPC server, which Serve binds to
     ``[::]:0`` with no setting; Ray's token guards it."""
     once_per_session(api)
     listeners = _listeners(ray_cluster.session_name)

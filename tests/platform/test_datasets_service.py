@@ -368,7 +368,7 @@ def test_template_in_use_cannot_be_deleted(engine, ctx, member, template_id, tmp
 
 
 def test_silver_table_is_readable_by_duckdb(engine, ctx, member, template_id, tmp_path):
-    """The README's one-liner: any Iceberg reader sees the same rows (here DuckDB, through pyiceberg)."""
+    """docs/templates-and-datasets.md's one-liner: any Iceberg reader sees the same rows (DuckDB here)."""
     dataset, _ = _upload(engine, ctx, member, _staged(tmp_path, "duck.csv", churn_csv()), template_id)
     table = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
     con = table.scan().to_duckdb("churn")

@@ -1,6 +1,6 @@
 """Raw rows to a regular panel: one row per series and time step, no duplicates, gaps filled.
 
-Gap rule (documented in the README): a missing step (or a null target) gets the target linearly
+Gap rule (docs/training.md, Forecasting): a missing step (or a null target) gets the target linearly
 interpolated between its neighbours in the same series; exogenous values are carried forward (then
 backward, for leading gaps). Duplicate timestamps within a series are an error, not averaged: which of
 two readings is right is the data owner's call.
