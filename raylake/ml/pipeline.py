@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 from sklearn.model_selection import train_test_split
 
+from raylake.core.types import resolve as resolve_type
 from raylake.ml import metrics
 from raylake.ml.algorithms import (
     ALGORITHMS,
@@ -36,7 +37,6 @@ from raylake.ml.preprocess import (
     sorted_classes,
     target_labels,
 )
-from raylake.platform.templates.types import resolve as resolve_type
 
 VALIDATION_SHARE = 0.15
 TEST_SHARE = 0.15

@@ -22,13 +22,11 @@ from typing import Any, Literal
 import numpy as np
 import polars as pl
 
+from raylake.core.types import FALSE_WORDS, TRUE_WORDS, DataType, parse_value
+from raylake.core.types import resolve as resolve_type
+from raylake.core.vocabulary import MODEL_INPUTS, REQUEST_INPUTS, TABULAR_PROBLEMS, ColumnAttribute
 from raylake.ml.times import any_datetime, examples, unread
-from raylake.platform.templates.types import FALSE_WORDS, TRUE_WORDS, DataType, parse_value
-from raylake.platform.templates.types import resolve as resolve_type
 
-ATTRIBUTES = ("Id", "Target", "Feature", "Time", "Ignore")
-INPUT_ATTRIBUTES = ("Feature", "Time")
-PROBLEM_TYPES = ("Classification", "Regression")
 ENCODINGS = ("ordinal", "onehot")
 MISSING = "__missing__"
 VERSION = 1
@@ -164,15 +162,17 @@ class Preprocessor:
         ``classes`` lets the caller fix the label set from all rows, so a label that only occurs in the
         validation or test split still has an index instead of failing ``encode_target``.
         """
-        if problem_type not in PROBLEM_TYPES:
-            raise ValueError(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, not {problem_type!r}")
+        if problem_type not in TABULAR_PROBLEMS:
+            raise ValueError(
+                f"problem_type must be one of {', '.join(TABULAR_PROBLEMS)}, not {problem_type!r}"
+            )
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {', '.join(ENCODINGS)}, not {encoding!r}")
         if max_categories < 1:
             raise ValueError("max_categories must be at least 1")
         roles = _canonical_roles(roles)
         target_role = _the_target(roles)
-        inputs = [role for role in roles if role.attribute in INPUT_ATTRIBUTES]
+        inputs = [role for role in roles if role.attribute in MODEL_INPUTS]
         if not inputs:
             raise ValueError("no Feature or Time column: a model needs at least one input")
         _require(frame, [target_role.name, *(role.name for role in inputs)])
@@ -192,7 +192,7 @@ class Preprocessor:
         schema = [
             {"column_name": role.name, "data_type": role.data_type, "attribute_name": role.attribute}
             for role in roles
-            if role.attribute in ("Id", *INPUT_ATTRIBUTES)
+            if role.attribute in REQUEST_INPUTS
         ]
         pre = cls(
             encoding=encoding,
@@ -322,8 +322,8 @@ def _canonical_roles(roles: Sequence[ColumnRole]) -> list[ColumnRole]:
     seen: set[str] = set()
     out = []
     for role in roles:
-        if role.attribute not in ATTRIBUTES:
-            expected = ", ".join(ATTRIBUTES)
+        if role.attribute not in list(ColumnAttribute):
+            expected = ", ".join(ColumnAttribute)
             raise ValueError(f"column {role.name!r}: attribute {role.attribute!r} is not one of {expected}")
         if role.name in seen:
             raise ValueError(f"column {role.name!r} appears twice in the roles")

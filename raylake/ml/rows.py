@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from raylake.core.types import FALSE_WORDS, TRUE_WORDS
 from raylake.ml.preprocess import Preprocessor, _coerced, _Column, timestamp_problem
 from raylake.ml.times import examples
-from raylake.platform.templates.types import FALSE_WORDS, TRUE_WORDS
 
 Base = float | int | str | None
 """A column's base value as ``transform`` computes it: the number, 0/1 flag, category, days since the

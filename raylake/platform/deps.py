@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from raylake.core.vocabulary import MAX_ID
 from raylake.platform import callbacks
 from raylake.platform.auth import service as auth
 from raylake.platform.config import Settings
@@ -69,8 +70,7 @@ async def callback_token(
 
 
 CallbackTokenDep = Annotated[str | None, Depends(callback_token)]
-# Row ids fit a 32-bit INTEGER on every backend: a larger one is a 422, not a driver overflow.
-MAX_ID = 2**31 - 1
+# Row ids fit a 32-bit INTEGER on every backend (core's MAX_ID): a larger one is a 422, not a driver overflow.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 # Paging, the same on every list route: an offset past any row id or a page over MAX_PAGE is a 422
 # (an unbounded skip reached the driver as a 64-bit overflow, a 500).

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from sqlmodel import Session
 
+from raylake.core.vocabulary import FINAL, UNSTARTED, JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import ServiceUnavailable
@@ -29,10 +30,6 @@ STOP_RETRY_S = 10.0
 # Settings a job needs, passed as environment of the job (read by the job's main(), never at import).
 # Anyone holding the cluster token can read a job's runtime_env; they can run code on the cluster anyway.
 JOB_SETTINGS = ("data_dir", "database_url", "lake_warehouse", "file_store")
-# Row statuses after which a job's row never changes again (statistics say "succeeded").
-FINAL = frozenset({"succeeded", "completed", "failed", "cancelled"})
-# Row statuses before its job has started it (a job sets "running" when it claims its row).
-UNSTARTED = frozenset({"submitted", "submitted_to_ray"})
 # Ray's own limit for a job pending start (RAY_JOB_START_TIMEOUT_SECONDS), and Settings' default.
 START_TIMEOUT_S = 900.0
 RAY_ENDED = frozenset({"FAILED", "STOPPED", "SUCCEEDED"})
@@ -193,19 +190,22 @@ def reconcile(session: Session, jobs: RayJobs, row: Any) -> Any:
     try:
         info = jobs.info(row.ray_job_id)
     except JobGone:
-        status, reason = "failed", f"Ray has no record of job {row.ray_job_id} (was the cluster restarted?)"
+        status, reason = (
+            JobStatus.FAILED,
+            f"Ray has no record of job {row.ray_job_id} (was the cluster restarted?)",
+        )
     except ServiceUnavailable as exc:
         if not _overdue(jobs, row):
             raise
-        unstarted, status = True, "failed"
+        unstarted, status = True, JobStatus.FAILED
         reason = f"{_not_started(jobs)}, and the Ray cluster does not answer ({exc})"
     else:
         if info.status in RAY_ENDED:
-            status = "cancelled" if info.status == "STOPPED" else "failed"
+            status = JobStatus.CANCELLED if info.status == "STOPPED" else JobStatus.FAILED
             reason = info.message or f"Ray job ended {info.status} without reporting"
         elif _overdue(jobs, row):
             said = f": {info.message}" if info.message else ""
-            unstarted, status = True, "failed"
+            unstarted, status = True, JobStatus.FAILED
             reason = f"{_not_started(jobs)} (Ray job {row.ray_job_id} is {info.status}{said})"
             _stop_quietly(jobs, row.ray_job_id)  # it must not start the run later
         else:
@@ -253,4 +253,4 @@ def lapse(session: Session, row: Any, lease_s: float = LEASE_S) -> Any:
     if (utcnow() - row.updated_at).total_seconds() < lease_s:
         return row
     reason = f"its worker stopped reporting for {lease_s:.0f} s (the model replica running it ended)"
-    return end_row(session, row, "failed", reason)
+    return end_row(session, row, JobStatus.FAILED, reason)

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from raylake.core.vocabulary import MAX_ID
 from raylake.schemas.common import Strict
 
-MAX_ID = 2**31 - 1
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 # Scalars only: a nested object or list is no feature value.
 FeatureValue = str | int | float | bool | None

@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from raylake.core.vocabulary import MAX_ID
 from raylake.schemas.common import Strict
 
-MAX_ID = 2**31 - 1
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 PredictorName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")

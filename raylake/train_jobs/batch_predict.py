@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from raylake.core.layout import prediction_table, predictions_prefix
 from raylake.ml.preprocess import target_labels
 from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
@@ -48,7 +49,6 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.loading import load_model, model_id
 from raylake.platform.inference.models import Prediction
-from raylake.platform.inference.service import gold_table_name, predictions_prefix
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
@@ -287,7 +287,7 @@ def write_outputs(
 ) -> dict[str, Any]:
     """The gold table (one commit of the finished file) and the CSV; undone if either fails."""
     ctx = lake.open_lake(settings)
-    name = gold_table_name(prediction)
+    name = prediction_table(prediction)
     csv = work / f"prediction_{prediction.id}.csv"
     pl.scan_parquet(parquet).sink_csv(csv)
     key = f"{predictions_prefix(prediction)}{csv.name}"

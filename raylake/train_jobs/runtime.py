@@ -21,12 +21,13 @@ from sqlalchemy import Engine
 from sqlalchemy import update as sa_update
 from sqlmodel import SQLModel
 
+from raylake.core.vocabulary import FINAL
 from raylake.platform import callbacks
 from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
-from raylake.platform.jobs import FINAL, LEASE_RENEW_S
+from raylake.platform.jobs import LEASE_RENEW_S
 
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5

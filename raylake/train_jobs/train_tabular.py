@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from raylake.core.layout import model_prefix
 from raylake.ml import pipeline
 from raylake.ml.preprocess import ColumnRole
 from raylake.platform import lake
@@ -20,7 +21,6 @@ from raylake.platform.db import session_scope
 from raylake.platform.storage import FileStore
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import PreprocessState, TrainingRun
-from raylake.platform.training.service import model_prefix
 from raylake.train_jobs import runtime
 from raylake.train_jobs.inputs import lineage, read_rows
 

@@ -7,11 +7,11 @@ from datetime import date, datetime
 import pytest
 from sqlmodel import select
 
+from raylake.core.types import DataType, parse_value, resolve
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.templates import service as templates
 from raylake.platform.templates.models import TemplateColumn
-from raylake.platform.templates.types import DataType, parse_value, resolve
 from raylake.schemas.templates import TemplateColumnIn, TemplateCreate, TemplateUpdate
 from tests.factories import create_tenant, create_user, superuser_principal, unique
 

@@ -6,6 +6,7 @@ import pyarrow as pa
 import pytest
 from sqlmodel import select
 
+from raylake.core.layout import forecast_table, model_prefix, prediction_table, predictions_prefix
 from raylake.platform import lake
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets import service as datasets
@@ -15,7 +16,6 @@ from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.inference import cleanup, forecasts
 from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.inference.service import gold_table_name, predictions_prefix
 from raylake.platform.jobs import RayJobs
 from raylake.platform.templates import service as templates
 from raylake.platform.tenancy import Principal
@@ -81,18 +81,18 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         state = PreprocessState(
             tenant_id=tenant_id,
             source_run_id=run.id,
-            storage_key=f"{training.model_prefix(run)}/state.json",
+            storage_key=f"{model_prefix(run)}/state.json",
             encoding="x",
         )
         session.add(state)
         session.flush()
-        run.preprocess_id, run.artifact_key = state.id, training.model_prefix(run)
+        run.preprocess_id, run.artifact_key = state.id, model_prefix(run)
         session.add(
             ModelDeployment(
                 tenant_id=tenant_id, train_id=run.id, app_name=unique("app"), replicas=1, created_by="a"
             )  # type: ignore[arg-type]
         )
-        ctx.store.put_bytes(f"{training.model_prefix(run)}/model.txt", b"model")
+        ctx.store.put_bytes(f"{model_prefix(run)}/model.txt", b"model")
         ctx.store.put_bytes(state.storage_key, b"{}")
         forecast = Prediction(
             tenant_id=tenant_id,
@@ -103,7 +103,7 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
             domain_name="d",
             prediction_type="forecast",
             status="completed",
-            gold_table=f"gold.{forecasts.gold_table_name(run)}",
+            gold_table=f"gold.{forecast_table(run)}",
             created_by="a",
         )
         batch = Prediction(
@@ -120,16 +120,16 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         session.add_all([forecast, batch])
         session.flush()
         point = {"prediction_id": forecast.id, "unique_id": "s", "date": "2026-01-01", "value": 1.0}
-        _gold(ctx, forecasts.gold_table_name(run), [point], forecasts.GOLD_SCHEMA)
+        _gold(ctx, forecast_table(run), [point], forecasts.GOLD_SCHEMA)
         session.add(
             LakeTable(
-                tenant_id=tenant_id, namespace="gold", name=forecasts.gold_table_name(run), created_by="a"
+                tenant_id=tenant_id, namespace="gold", name=forecast_table(run), created_by="a"
             )
         )
         schema = pa.schema([("CustomerID", pa.string()), ("prediction", pa.float64())])
-        _gold(ctx, gold_table_name(batch), [{"CustomerID": "C1", "prediction": 1.0}], schema)
+        _gold(ctx, prediction_table(batch), [{"CustomerID": "C1", "prediction": 1.0}], schema)
         session.add(
-            LakeTable(tenant_id=tenant_id, namespace="gold", name=gold_table_name(batch), created_by="batch")
+            LakeTable(tenant_id=tenant_id, namespace="gold", name=prediction_table(batch), created_by="batch")
         )
         key = f"{predictions_prefix(batch)}predictions.csv"
         ctx.store.put_bytes(key, b"CustomerID,prediction\nC1,1\n")
@@ -143,7 +143,7 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         )
         session.add(file)
         session.flush()
-        batch.file_id, batch.result_path, batch.gold_table = file.id, key, f"gold.{gold_table_name(batch)}"
+        batch.file_id, batch.result_path, batch.gold_table = file.id, key, f"gold.{prediction_table(batch)}"
         session.add_all([run, batch])
         return admin, dataset.id, run.id, batch.id  # type: ignore[return-value]
 

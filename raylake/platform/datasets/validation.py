@@ -31,7 +31,7 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "Date": pl.Date(),
     "DateTime": pl.Datetime("us"),
 }
-_TRUE = ["true", "1", "yes"]  # = templates.types
+_TRUE = ["true", "1", "yes"]  # = core.types
 _FALSE = ["false", "0", "no"]
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pyiceberg.exceptions import NoSuchTableError
 from sqlmodel import Session, col, select
 
+from raylake.core.layout import forecast_table, prediction_table, predictions_prefix
+from raylake.core.vocabulary import FINAL
 from raylake.platform import lake
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import DatasetFile
-from raylake.platform.inference import forecasts
 from raylake.platform.inference.models import Prediction
-from raylake.platform.inference.service import gold_table_name, predictions_prefix
-from raylake.platform.jobs import FINAL, RayJobs
+from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped
 from raylake.platform.training.models import TrainingRun
@@ -38,7 +38,7 @@ def delete_prediction(
         jobs.stop(prediction.ray_job_id)
     table = None
     if prediction.prediction_type == "batch":
-        table = gold_table_name(prediction)
+        table = prediction_table(prediction)
         _drop_owned(session, "gold", table)
         if prediction.file_id is not None:
             session.exec(DatasetFile.__table__.delete().where(DatasetFile.id == prediction.file_id))  # type: ignore[attr-defined]
@@ -73,7 +73,7 @@ def delete_dataset_predictions(*, session: Session, ctx: Lake, dataset_id: int) 
 def drop_run_outputs(*, session: Session, ctx: Lake, run: TrainingRun) -> None:
     """A run being deleted: its forecast table and that table's ownership row. Its prediction-log rows
     stay (their model is gone) without the table they pointed at. Call before the run's row goes."""
-    name = forecasts.gold_table_name(run)
+    name = forecast_table(run)
     _drop_owned(session, "gold", name)
     for prediction in session.exec(
         select(Prediction).where(Prediction.train_id == run.id, col(Prediction.gold_table) == f"gold.{name}")
@@ -85,4 +85,4 @@ def drop_run_outputs(*, session: Session, ctx: Lake, run: TrainingRun) -> None:
 
 def drop_run_tables(ctx: Lake, run: TrainingRun) -> None:
     """After the rows are gone: the run's forecast table itself."""
-    lake.drop(ctx.catalog, "gold", forecasts.gold_table_name(run))
+    lake.drop(ctx.catalog, "gold", forecast_table(run))

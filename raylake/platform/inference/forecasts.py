@@ -18,6 +18,7 @@ import pyarrow as pa
 from pyiceberg.exceptions import NoSuchTableError
 from sqlmodel import Session, select
 
+from raylake.core.layout import forecast_table
 from raylake.ml.forecast.frequency import ForecastDataError, parse
 from raylake.ml.forecast.panel import SINGLE_SERIES
 from raylake.platform import lake
@@ -164,10 +165,6 @@ def _dataset_rows(
     return rows.to_dicts()
 
 
-def gold_table_name(run: TrainingRun) -> str:
-    return f"forecast_{run.id}"
-
-
 def record(
     *,
     session: Session,
@@ -196,7 +193,7 @@ def record(
     )
     session.add(prediction)
     session.flush()
-    name = gold_table_name(run)
+    name = forecast_table(run)
     rows = pa.Table.from_pylist(
         [
             {"prediction_id": prediction.id, "unique_id": prepared.unique_id, "created_at": utcnow(), **p}

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlmodel import Session, col, select
 
+from raylake.core import types
+from raylake.core.layout import prediction_table, predictions_prefix
+from raylake.core.vocabulary import FINAL
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
@@ -24,9 +27,8 @@ from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from raylake.platform.inference.loading import accuracy_of, model_id, run_prefix
 from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.jobs import FINAL, RayJobs, end_row, job_environment, lapse, reconcile
+from raylake.platform.jobs import RayJobs, end_row, job_environment, lapse, reconcile
 from raylake.platform.lake import Lake
-from raylake.platform.templates import types
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
 from raylake.schemas.inference import BatchCallback, PredictRequest
@@ -446,10 +448,6 @@ def get_prediction(
     return reconcile(session, jobs, prediction) if prediction.ray_job_id else lapse(session, prediction)
 
 
-def predictions_prefix(prediction: Prediction) -> str:
-    return f"{prediction.tenant_id}/predictions/{prediction.id}/"
-
-
 def record_batch(*, session: Session, settings: Settings, token: str | None, body: BatchCallback) -> None:
     """A batch job's report: accepted only with that job's token, outputs only under its own folder."""
     prediction = session.get(Prediction, body.prediction_id)
@@ -474,8 +472,8 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     prediction.updated_at = prediction.finished_at = utcnow()
     prefix = predictions_prefix(prediction)
     key, table = result.csv_key or "", result.gold_table or ""
-    if not key.startswith(prefix) or ".." in key or table != gold_table_name(prediction):
-        raise Invalid(f"outputs must be {prefix}* and gold.{gold_table_name(prediction)}")
+    if not key.startswith(prefix) or ".." in key or table != prediction_table(prediction):
+        raise Invalid(f"outputs must be {prefix}* and gold.{prediction_table(prediction)}")
     file = DatasetFile(
         dataset_id=prediction.dataset_id,  # type: ignore[arg-type]
         tenant_id=prediction.tenant_id,
@@ -500,10 +498,6 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     prediction.status, prediction.stage, prediction.percent, prediction.error = "completed", "done", 100, None
     session.add(prediction)
     session.flush()
-
-
-def gold_table_name(prediction: Prediction) -> str:
-    return f"prediction_{prediction.id}"
 
 
 # ---------------------------------------------------------------------- the log

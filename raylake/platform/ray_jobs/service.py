@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from raylake.core.vocabulary import FINAL
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import DatasetStatistics
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.inference.models import Prediction
-from raylake.platform.jobs import FINAL, RayJobs
+from raylake.platform.jobs import RayJobs
 from raylake.platform.tenancy import Principal, scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
 

@@ -1,7 +1,7 @@
 """Templates: a tenant's named column contracts (name, data type, optional default per column).
 
 Every check a client can fail is a 422 naming the field and, for columns, the column; the type rules
-live in ``templates/types.py`` so the dataset validator applies exactly the same ones.
+live in ``core/types.py`` so the dataset validator applies exactly the same ones.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from raylake.core import types
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid
-from raylake.platform.templates import types
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenancy import Principal, get_scoped, scoped, target_tenant
 from raylake.schemas.templates import (

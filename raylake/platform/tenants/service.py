@@ -6,16 +6,17 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
 
+from raylake.core.layout import forecast_table, prediction_table
+from raylake.core.vocabulary import FINAL
 from raylake.platform import lake
 from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, NotFound
-from raylake.platform.inference import forecasts
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import tenant_prefix
 from raylake.platform.inference.models import ModelDeployment, Prediction
-from raylake.platform.jobs import FINAL, RayJobs
+from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.ray_jobs.service import USAGES
 from raylake.platform.rbac import service as rbac
@@ -57,11 +58,11 @@ def _lake_tables(session: Session, tenant_id: str) -> set[tuple[str, str]]:
         if name:
             tables |= {("silver", name), ("bronze", name)}
     for run in session.exec(select(TrainingRun).where(TrainingRun.tenant_id == tenant_id)).all():
-        tables.add(("gold", forecasts.gold_table_name(run)))
+        tables.add(("gold", forecast_table(run)))
     for prediction in session.exec(
         select(Prediction).where(Prediction.tenant_id == tenant_id, Prediction.prediction_type == "batch")
     ).all():
-        tables.add(("gold", inference.gold_table_name(prediction)))
+        tables.add(("gold", prediction_table(prediction)))
     return tables
 
 

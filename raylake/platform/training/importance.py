@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
+from raylake.core.vocabulary import FINAL
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import Conflict, Invalid, NotFound, Unauthorized
-from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
+from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.tenancy import Principal, get_scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
 from raylake.schemas.training import ShapResult

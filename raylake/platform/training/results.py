@@ -10,14 +10,15 @@ import logging
 
 from sqlmodel import Session
 
+from raylake.core.layout import model_prefix
+from raylake.core.vocabulary import FINAL
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import Conflict, Invalid, RaylakeError, Unauthorized
-from raylake.platform.jobs import FINAL, RayJobs
+from raylake.platform.jobs import RayJobs
 from raylake.platform.training import importance
 from raylake.platform.training.models import PreprocessState, TrainingRun
-from raylake.platform.training.service import model_prefix
 from raylake.schemas.training import TrainResult
 
 log = logging.getLogger(__name__)

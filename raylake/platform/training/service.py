@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from raylake.core.layout import model_prefix
+from raylake.core.vocabulary import FINAL, REQUEST_INPUTS, ColumnAttribute, ProblemType
 from raylake.ml import algorithms
 from raylake.platform import callbacks, standby
 from raylake.platform.clock import utcnow
@@ -23,7 +25,7 @@ from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavaila
 from raylake.platform.inference import cleanup
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import run_prefix
-from raylake.platform.jobs import FINAL, RayJobs, job_environment, reconcile
+from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import forecasting, validation
@@ -32,11 +34,6 @@ from raylake.schemas.training import DetailsRequest, TrainRequest
 
 log = logging.getLogger(__name__)
 ENTRYPOINT = "python -m raylake.train_jobs.train --train-id {id}"
-INPUT_ATTRIBUTES = ("Id", "Feature", "Time")
-
-
-def model_prefix(run: TrainingRun) -> str:
-    return f"{run.tenant_id}/models/{run.id}"
 
 
 def _dataset(session: Session, principal: Principal, dataset_id: int) -> Dataset:
@@ -65,8 +62,8 @@ def details(*, session: Session, principal: Principal, request: DetailsRequest) 
         "dataset_schema": [
             {"column_name": c["name"], "data_type": c["data_type"]} for c in dataset.column_specs
         ],
-        "attributes": list(validation.ATTRIBUTES),
-        "problem_types": list(validation.PROBLEM_TYPES),
+        "attributes": list(ColumnAttribute),
+        "problem_types": list(ProblemType),
         "algorithms": list(forecasting.ALGORITHMS)
         if kind == "Forecasting"
         else [
@@ -373,7 +370,7 @@ def input_schema(run: TrainingRun) -> list[dict[str, str]]:
     return [
         {"column_name": c["name"], "data_type": c["data_type"], "attribute_name": c["attribute"]}
         for c in run.columns
-        if c["attribute"] in INPUT_ATTRIBUTES
+        if c["attribute"] in REQUEST_INPUTS
     ]
 
 

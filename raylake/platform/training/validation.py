@@ -12,15 +12,14 @@ from typing import Any
 
 import polars as pl
 
+from raylake.core import types
+from raylake.core.vocabulary import ColumnAttribute, ProblemType
 from raylake.ml import algorithms
 from raylake.platform import lake
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Invalid
-from raylake.platform.templates import types
 from raylake.schemas.training import ColumnRoleIn
 
-ATTRIBUTES = ("Id", "Target", "Feature", "Time", "Ignore")
-PROBLEM_TYPES = ("Classification", "Regression", "Forecasting")
 MAX_CLASSES = 100
 MIN_ROWS = 10
 NUMERIC = {"Integer", "Float"}
@@ -34,18 +33,19 @@ class Target:
     classes: int
 
 
-def problem_type(text: str) -> str:
-    for name in PROBLEM_TYPES:
+def problem_type(text: str) -> ProblemType:
+    """The problem type a request names (case-insensitive, any of the three)."""
+    for name in ProblemType:
         if text.strip().lower() == name.lower():
             return name
-    raise Invalid(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, not {text[:40]!r}")
+    raise Invalid(f"problem_type must be one of {', '.join(ProblemType)}, not {text[:40]!r}")
 
 
-def _attribute(text: str, column: str) -> str:
-    for name in ATTRIBUTES:
+def _attribute(text: str, column: str) -> ColumnAttribute:
+    for name in ColumnAttribute:
         if text.strip().lower() == name.lower():
             return name
-    raise Invalid(f"column {column!r}: attribute_name must be one of {', '.join(ATTRIBUTES)}")
+    raise Invalid(f"column {column!r}: attribute_name must be one of {', '.join(ColumnAttribute)}")
 
 
 def roles(dataset: Dataset, columns: list[ColumnRoleIn]) -> list[dict[str, Any]]:

@@ -1,0 +1,31 @@
+"""Where a run's and a prediction's outputs live: the names both the jobs that write them and the
+services that read and delete them use."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class TenantRow(Protocol):
+    tenant_id: str
+    id: int | None
+
+
+def model_prefix(run: TenantRow) -> str:
+    """The file-store folder of a training run's artifacts (model, preprocessing state, schema)."""
+    return f"{run.tenant_id}/models/{run.id}"
+
+
+def predictions_prefix(prediction: TenantRow) -> str:
+    """The file-store folder a batch prediction's outputs are written under."""
+    return f"{prediction.tenant_id}/predictions/{prediction.id}/"
+
+
+def prediction_table(prediction: TenantRow) -> str:
+    """The gold table (in namespace ``gold``) of a batch prediction's rows."""
+    return f"prediction_{prediction.id}"
+
+
+def forecast_table(run: TenantRow) -> str:
+    """The gold table (in namespace ``gold``) of a forecasting run's forecast."""
+    return f"forecast_{run.id}"

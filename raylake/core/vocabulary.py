@@ -1,0 +1,80 @@
+"""The domain's words as ``StrEnum``s, with what each word implies beside it.
+
+The values are the wire and stored spellings (the reference's); a member equals its plain string, so
+rows read back from the database and JSON bodies compare equal to the members without conversion.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+# The largest row id: a signed 32-bit integer, the database's INTEGER primary key.
+MAX_ID = 2**31 - 1
+
+
+class ProblemType(StrEnum):
+    CLASSIFICATION = "Classification"
+    REGRESSION = "Regression"
+    FORECASTING = "Forecasting"
+
+    @property
+    def is_tabular(self) -> bool:
+        """Whether one row is one example (a tabular model), not a time series (a forecast)."""
+        return self in TABULAR_PROBLEMS
+
+
+# The problems a tabular model (``ml/``'s preprocessing and algorithms) learns; a forecast is its own path.
+TABULAR_PROBLEMS = (ProblemType.CLASSIFICATION, ProblemType.REGRESSION)
+
+
+class ColumnAttribute(StrEnum):
+    """A column's role in a training run."""
+
+    ID = "Id"
+    TARGET = "Target"
+    FEATURE = "Feature"
+    TIME = "Time"
+    IGNORE = "Ignore"
+
+    @property
+    def is_model_input(self) -> bool:
+        """Whether the model learns from the column."""
+        return self in MODEL_INPUTS
+
+    @property
+    def is_request_input(self) -> bool:
+        """Whether a prediction request supplies the column (its inputs, and the Id that names a row)."""
+        return self in REQUEST_INPUTS
+
+
+# The columns a model learns from, and those a prediction request supplies (in this order).
+MODEL_INPUTS = (ColumnAttribute.FEATURE, ColumnAttribute.TIME)
+REQUEST_INPUTS = (ColumnAttribute.ID, ColumnAttribute.FEATURE, ColumnAttribute.TIME)
+
+
+class JobStatus(StrEnum):
+    """A job row's status. Rows of different tables start and succeed with different words (kept as the
+    reference stores them): training, importance and prediction rows start ``submitted_to_ray`` and end
+    ``completed``; statistics rows start ``submitted`` and end ``succeeded``."""
+
+    SUBMITTED = "submitted"
+    SUBMITTED_TO_RAY = "submitted_to_ray"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether a row with this status never changes again."""
+        return self in FINAL
+
+    @property
+    def is_unstarted(self) -> bool:
+        """Whether the row's job has not yet claimed it (a job sets ``running`` when it does)."""
+        return self in UNSTARTED
+
+
+FINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+UNSTARTED = frozenset({JobStatus.SUBMITTED, JobStatus.SUBMITTED_TO_RAY})
