@@ -93,10 +93,10 @@ def parse_value(data_type: DataType | str, text: str) -> str | int | float | boo
             raise ValueError(f"{_show(text)} is outside the 64-bit Integer range")
     elif kind is DataType.FLOAT:
         if _FLOAT.fullmatch(value):
-            number = float(value)
+            real = float(value)
             # "inf"/"nan" spelled out are values; a literal too large for a double is not
-            if math.isfinite(number) or value.lstrip("+-")[:1].isalpha():
-                return number
+            if math.isfinite(real) or value.lstrip("+-")[:1].isalpha():
+                return real
     elif kind is DataType.BOOLEAN:
         word = value.lower()
         if word in TRUE_WORDS or word in FALSE_WORDS:
