@@ -43,8 +43,9 @@ from raylake.platform import models as _all_tables  # noqa: F401  (every table r
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.models import Prediction
+from raylake.platform.registry.models import Predictor
 from raylake.platform.training import artifacts
-from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
+from raylake.platform.training.models import PreprocessState, TrainingRun
 
 BARE_PORT = 8311
 JSON = {"Content-Type": "application/json"}

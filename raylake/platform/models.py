@@ -3,12 +3,13 @@
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
-from raylake.platform.inference.models import ModelDeployment, Prediction
+from raylake.platform.inference.models import Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
+from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.standby import JobStandby
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
-from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
+from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
 from raylake.platform.users.models import User
 
 __all__ = [

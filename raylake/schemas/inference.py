@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from raylake.core.vocabulary import MAX_ID
+from raylake.core.types import DataType
+from raylake.core.vocabulary import MAX_ID, ColumnAttribute, JobStatus, ProblemType
 from raylake.schemas.common import Strict
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -80,9 +81,9 @@ class PredictResponse(BaseModel):
 
 class FormField(BaseModel):
     column_name: str
-    data_type: str
+    data_type: DataType
     default_value: str | None
-    attribute_name: str
+    attribute_name: ColumnAttribute
     required: bool
     categories: list[str] | None = None
 
@@ -92,7 +93,7 @@ class FormResponse(BaseModel):
     headers: list[FormField]
     target: str
     preprocess_id: int | None
-    problem_type: str
+    problem_type: ProblemType
 
 
 class BatchRequest(Strict):
@@ -104,7 +105,7 @@ class BatchSubmitted(BaseModel):
     message: str
     status_code: int = 202
     prediction_id: int
-    status: str
+    status: JobStatus
     ray_job_id: str | None
 
 
@@ -112,7 +113,7 @@ class BatchResult(BaseModel):
     prediction_id: int
     train_id: int | None
     dataset_id: int | None
-    status: str
+    status: JobStatus
     stage: str
     percent: int
     error: str | None
@@ -133,10 +134,10 @@ class PredictionLogEntry(BaseModel):
     predictor_name: str
     prediction_type: str
     input_data: str
-    status: str
+    status: JobStatus
     no_of_records: int
     accuracy: float | None
-    problem_type: str
+    problem_type: ProblemType
     domain_name: str
 
 

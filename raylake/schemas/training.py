@@ -5,7 +5,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from raylake.core.vocabulary import MAX_ID
+from raylake.core.types import DataType
+from raylake.core.vocabulary import MAX_ID, ColumnAttribute, JobStatus, ProblemType
 from raylake.schemas.common import Strict
 
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
@@ -54,18 +55,18 @@ class DetailsRequest(BaseModel):
 
 class SchemaColumn(BaseModel):
     column_name: str
-    data_type: str
-    attribute_name: str | None = None
+    data_type: DataType
+    attribute_name: ColumnAttribute | None = None
 
 
 class DetailsResponse(BaseModel):
     dataset_id: int
     predictor_name: str | None
     domain: str | None
-    problem_type: str | None
+    problem_type: ProblemType | None
     dataset_schema: list[SchemaColumn]
-    attributes: list[str]
-    problem_types: list[str]
+    attributes: list[ColumnAttribute]
+    problem_types: list[ProblemType]
     algorithms: list[str]
 
 
@@ -77,7 +78,7 @@ class TrainPublic(BaseModel):
     version: int
     parent_id: int | None
     preprocess_id: int | None
-    problem_type: str
+    problem_type: ProblemType
     domain: str
     created_by: str
     dataset_id: int | None
@@ -95,7 +96,7 @@ class TrainPublic(BaseModel):
     accuracy: float | None
     metrics: dict[str, Any] | None
     ml_model_status: str
-    train_status: str
+    train_status: JobStatus
     training_status: str
     stage: str
     percent: int
@@ -168,7 +169,7 @@ class CallbackAck(BaseModel):
 
 class ModelSummary(BaseModel):
     train_id: int
-    problem_type: str
+    problem_type: ProblemType
     model_summary: dict[str, Any]
     confusion_matrix: list[list[int]] | None = None
     labels: list[str] | None = None
@@ -184,7 +185,7 @@ class SchemaDownload(BaseModel):
 class FeatureImportance(BaseModel):
     train_id: int
     feature_importance: dict[str, float] | None
-    status: str
+    status: JobStatus
     stage: str
     percent: int
     error: str | None = None

@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from raylake.core.layout import prediction_table, predictions_prefix
+from raylake.core.vocabulary import JobStatus
 from raylake.ml.preprocess import target_labels
 from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
@@ -85,7 +86,7 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
     with session_scope(engine) as session:
         run = session.get(TrainingRun, prediction.train_id) if prediction.train_id else None
         dataset = session.get(Dataset, prediction.dataset_id) if prediction.dataset_id else None
-        if run is None or run.status != "completed" or run.preprocess_id is None:
+        if run is None or run.status != JobStatus.COMPLETED or run.preprocess_id is None:
             raise LookupError("the model was deleted before the batch read it")
         if dataset is None:
             raise LookupError("the dataset was deleted before the batch read it")
@@ -335,7 +336,7 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
             engine,
             Prediction,
             prediction_id,
-            status="running",
+            status=JobStatus.RUNNING,
             stage="starting",
             percent=2,
             ray_job_id=runtime.submission_id() or row.ray_job_id,
@@ -354,7 +355,7 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
                 )
             except Exception:  # the API is unreachable: record the failure ourselves
                 runtime.update(
-                    engine, Prediction, prediction_id, status="failed", stage="failed", error=message
+                    engine, Prediction, prediction_id, status=JobStatus.FAILED, stage="failed", error=message
                 )
             raise BatchFailed(message) from exc
         try:

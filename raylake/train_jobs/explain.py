@@ -15,6 +15,7 @@ import traceback
 
 import polars as pl
 
+from raylake.core.vocabulary import JobStatus
 from raylake.ml import explain
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
@@ -61,7 +62,7 @@ def run(settings: Settings, importance_id: int) -> None:
     try:
         job = runtime.claim(engine, FeatureImportanceJob, importance_id)
         runtime.update(
-            engine, FeatureImportanceJob, importance_id, status="running", stage="starting", percent=2
+            engine, FeatureImportanceJob, importance_id, status=JobStatus.RUNNING, stage="starting", percent=2
         )
         body: dict = {"training_id": job.training_run_id}
         try:

@@ -16,7 +16,8 @@ from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.datasets.validation import FILE_ID
 from raylake.platform.db import session_scope
-from raylake.platform.training.models import Predictor, TrainingRun
+from raylake.platform.registry.models import Predictor
+from raylake.platform.training.models import TrainingRun
 
 
 def read_rows(ctx: lake.Lake, engine: Engine, run: TrainingRun) -> pl.DataFrame:

@@ -25,7 +25,7 @@ from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.standby import HEARTBEAT_S, JobStandby
 from raylake.platform.training.models import TrainingRun
-from raylake.platform.training.service import job_cpus
+from raylake.platform.training.runs import job_cpus
 from raylake.train_jobs import runtime, train
 
 log = logging.getLogger("raylake.standby")

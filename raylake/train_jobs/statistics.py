@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform import lake
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset, DatasetStatistics
@@ -108,7 +109,9 @@ def compute(frame: pl.LazyFrame, progress: Progress) -> dict[str, Any]:
 def run(settings: Settings, statistics_id: int) -> None:
     engine = make_engine(settings.sqlalchemy_url)
     row = runtime.claim(engine, DatasetStatistics, statistics_id)
-    runtime.update(engine, DatasetStatistics, statistics_id, status="running", stage="reading", percent=5)
+    runtime.update(
+        engine, DatasetStatistics, statistics_id, status=JobStatus.RUNNING, stage="reading", percent=5
+    )
     try:
         with session_scope(engine) as session:
             dataset = session.get(Dataset, row.dataset_id)
@@ -127,7 +130,7 @@ def run(settings: Settings, statistics_id: int) -> None:
             engine,
             DatasetStatistics,
             statistics_id,
-            status="succeeded",
+            status=JobStatus.SUCCEEDED,
             stage="done",
             percent=100,
             result=result,
@@ -137,7 +140,7 @@ def run(settings: Settings, statistics_id: int) -> None:
             engine,
             DatasetStatistics,
             statistics_id,
-            status="failed",
+            status=JobStatus.FAILED,
             stage="failed",
             error=f"{type(exc).__name__}: {exc}"[:2000],
         )

@@ -18,6 +18,7 @@ import argparse
 import logging
 import traceback
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.db import make_engine
@@ -42,7 +43,7 @@ def run(settings: Settings, train_id: int, *, lean: bool = False) -> None:
             engine,
             TrainingRun,
             train_id,
-            status="running",
+            status=JobStatus.RUNNING,
             stage="starting",
             percent=2,
             error=None,
@@ -65,7 +66,9 @@ def run(settings: Settings, train_id: int, *, lean: bool = False) -> None:
                     settings, "/train/result", token, {"train_id": train_id, "result": {"error": message}}
                 )
             except Exception:  # the API is unreachable: record the failure ourselves
-                runtime.update(engine, TrainingRun, train_id, status="failed", stage="failed", error=message)
+                runtime.update(
+                    engine, TrainingRun, train_id, status=JobStatus.FAILED, stage="failed", error=message
+                )
             raise SystemExit(1) from exc
         runtime.post(settings, "/train/result", token, {"train_id": train_id, "result": result})
     finally:

@@ -21,6 +21,8 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
+from raylake.core.layout import model_prefix
+from raylake.core.vocabulary import JobStatus
 from raylake.ml.forecast import backtest, pipeline
 from raylake.ml.forecast.frequency import parse
 from raylake.ml.forecast.panel import regularise
@@ -28,7 +30,7 @@ from raylake.platform import lake
 from raylake.platform.config import Settings
 from raylake.platform.training import artifacts, forecasting
 from raylake.platform.training.models import TrainingRun
-from raylake.platform.training.service import input_schema, model_prefix
+from raylake.platform.training.runs import input_schema
 from raylake.train_jobs import runtime
 from raylake.train_jobs.inputs import lineage, read_rows
 
@@ -118,7 +120,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
                 "params": {},
                 "score": -scores["mase"],  # higher is better, as for every trial
                 "seconds": seconds,
-                "status": "completed",
+                "status": JobStatus.COMPLETED,
             }
             for name, scores in candidates.items()
         ],

@@ -115,7 +115,7 @@ EIGHT_BIT = {
 @pytest.mark.parametrize("encoding", sorted(EIGHT_BIT))
 def test_eight_bit_encodings_are_detected_and_recorded(engine, ctx, member, tmp_path, encoding):
     """Text in a code page other than Windows-1252 lands as its own letters, and the file says which."""
-    from raylake.platform.datasets.router import file_public
+    from raylake.platform.datasets.views import file_public
 
     pairs = EIGHT_BIT[encoding]
     content = "\n".join(["Id,City,Note", *(f"{i},{c},{n}" for i, (c, n) in enumerate(pairs))]) + "\n"

@@ -1,5 +1,6 @@
-"""The forecasting job skips scikit-learn (most of its start-up): nothing on its path may need it, and
-skipping never unloads what a process already holds."""
+"""What a job process imports: no API module (FastAPI, Alembic, a router or service); and the forecasting
+job skips scikit-learn (most of its start-up): nothing on its path may need it, and skipping never unloads
+what a process already holds."""
 
 from __future__ import annotations
 
@@ -47,3 +48,31 @@ def test_skipping_leaves_loaded_modules_alone() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "skipped"
+
+
+# Every module a Ray job runs as (``python -m ...``): a job imports the layers below the API, never the API.
+ENTRYPOINTS = (
+    "train",
+    "train_tabular",
+    "train_forecast",
+    "standby",
+    "batch_predict",
+    "explain",
+    "statistics",
+)
+
+
+def test_job_entrypoints_import_no_api_module() -> None:
+    done = _python(
+        f"""
+        import importlib, sys
+        for name in {ENTRYPOINTS!r}:
+            importlib.import_module("raylake.train_jobs." + name)
+        api = [m for m in sys.modules if m.partition(".")[0] in ("fastapi", "alembic", "starlette")]
+        top = ("router", "service", "deps", "app")
+        api += [m for m in sys.modules if m.startswith("raylake.") and m.rpartition(".")[2] in top]
+        print(sorted(api))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -15,13 +15,14 @@ from raylake.platform.datasets.models import DatasetFile
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.inference import cleanup, forecasts
-from raylake.platform.inference.models import ModelDeployment, Prediction
+from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs
+from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.templates import service as templates
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants import service as tenants
 from raylake.platform.training import service as training
-from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
+from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.schemas.templates import TemplateCreate
 from tests.datafiles import CHURN_SCHEMA, churn_csv, write
 from tests.factories import create_tenant, create_user, superuser_principal, unique
@@ -122,9 +123,7 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         point = {"prediction_id": forecast.id, "unique_id": "s", "date": "2026-01-01", "value": 1.0}
         _gold(ctx, forecast_table(run), [point], forecasts.GOLD_SCHEMA)
         session.add(
-            LakeTable(
-                tenant_id=tenant_id, namespace="gold", name=forecast_table(run), created_by="a"
-            )
+            LakeTable(tenant_id=tenant_id, namespace="gold", name=forecast_table(run), created_by="a")
         )
         schema = pa.schema([("CustomerID", pa.string()), ("prediction", pa.float64())])
         _gold(ctx, prediction_table(batch), [{"CustomerID": "C1", "prediction": 1.0}], schema)

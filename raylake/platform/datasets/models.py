@@ -4,6 +4,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
 
 
@@ -97,7 +98,7 @@ class DatasetStatistics(SQLModel, table=True):
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
     snapshot_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     ray_job_id: str | None = Field(default=None, max_length=128)
-    status: str = Field(default="submitted", max_length=32)
+    status: str = Field(default=JobStatus.SUBMITTED.value, max_length=32)
     stage: str = Field(default="queued", max_length=64)
     percent: int = 0
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from raylake.platform.datasets import service, statistics
-from raylake.platform.datasets.models import Dataset, DatasetFile
+from raylake.platform.datasets.models import Dataset
+from raylake.platform.datasets.views import DatasetId, upload_result
 from raylake.platform.deps import (
     MAX_ID,
     TOTAL_COUNT,
@@ -29,7 +30,6 @@ from raylake.schemas.datasets import (
     DatasetPreview,
     DatasetPublic,
     DatasetsPublic,
-    FilePublic,
     StatisticsJob,
     StatisticsResult,
     UploadResult,
@@ -37,28 +37,7 @@ from raylake.schemas.datasets import (
 )
 
 router = APIRouter(prefix="/dataset", tags=["dataset"])
-DatasetId = Annotated[int, Query(ge=1, le=MAX_ID)]
 DatasetName = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
-
-
-def file_public(file: DatasetFile) -> FilePublic:
-    return FilePublic.model_validate(file, from_attributes=True)
-
-
-def upload_result(dataset: Dataset, files: list[DatasetFile]) -> UploadResult:
-    assert dataset.id is not None
-    return UploadResult(
-        dataset_id=dataset.id,
-        dataset_name=dataset.dataset_name,
-        data_source=dataset.data_source,
-        iceberg_table_name=service.table_name_of(dataset),
-        is_valid=dataset.is_valid,
-        dataset_usability=service.usability(dataset),
-        usage=dataset.usage,
-        dataset_usage=USAGES[dataset.usage],
-        snapshot_id=dataset.snapshot_id,
-        files=[file_public(f) for f in files],
-    )
 
 
 @router.post("/upload", response_model=UploadResult, status_code=201)

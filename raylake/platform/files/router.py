@@ -8,7 +8,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import StreamingResponse
 
 from raylake.platform.datasets import service as datasets
-from raylake.platform.datasets.router import DatasetId, file_public, upload_result
+from raylake.platform.datasets.views import DatasetId, file_public, upload_result
 from raylake.platform.deps import MAX_ID, IdPath, LakeDep, PageDep, SessionDep, SettingsDep, allow
 from raylake.platform.errors import Invalid
 from raylake.platform.files import service

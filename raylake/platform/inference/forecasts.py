@@ -19,6 +19,7 @@ from pyiceberg.exceptions import NoSuchTableError
 from sqlmodel import Session, select
 
 from raylake.core.layout import forecast_table
+from raylake.core.vocabulary import JobStatus
 from raylake.ml.forecast.frequency import ForecastDataError, parse
 from raylake.ml.forecast.panel import SINGLE_SERIES
 from raylake.platform import lake
@@ -35,8 +36,9 @@ from raylake.platform.inference.service import (
     readable_dataset,
     servable_run,
 )
+from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal
-from raylake.platform.training.models import Predictor, TrainingRun
+from raylake.platform.training.models import TrainingRun
 from raylake.schemas.inference import ForecastRequest
 
 GOLD_SCHEMA = pa.schema(
@@ -184,7 +186,7 @@ def record(
         domain_name=run.domain,
         prediction_type="forecast",
         input_data=json.dumps({"unique_id": prepared.unique_id, "steps": prepared.steps}),
-        status="completed",
+        status=JobStatus.COMPLETED,
         stage="done",
         percent=100,
         no_of_records=len(points),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from raylake.core.vocabulary import JobStatus
 from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.serving import ServedModel
 from raylake.platform.config import Settings
@@ -55,7 +56,7 @@ def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Fo
             run is None
             or run.tenant_id != tenant_id
             or run.uid != uid
-            or run.status != "completed"
+            or run.status != JobStatus.COMPLETED
             or not run.artifact_key
             or state is None
             or state.tenant_id != tenant_id

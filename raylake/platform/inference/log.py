@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.db import session_scope
 from raylake.platform.inference.models import Prediction
@@ -110,7 +111,7 @@ class PredictionLog:
                             input_data=w.first_input
                             if w.calls == 1
                             else f"{w.calls} calls; first: {w.first_input}"[:INPUT_CHARS],
-                            status="completed",
+                            status=JobStatus.COMPLETED,
                             stage="done",
                             percent=100,
                             no_of_records=w.rows,

@@ -1,4 +1,4 @@
-"""The prediction log (real-time calls, batch jobs, forecasts) and dedicated model deployments.
+"""The prediction log (real-time calls, batch jobs, forecasts); dedicated deployments are in ``registry/``.
 
 Every prediction row names the training run (model version) and dataset that produced it, so any
 prediction traces back to its data and configuration. Rows outlive the run they used: deleting a run
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
 
 
@@ -43,7 +44,7 @@ class Prediction(SQLModel, table=True):
     domain_name: str = Field(max_length=128)
     prediction_type: str = Field(max_length=16, index=True)
     input_data: str = Field(default="", max_length=2000)
-    status: str = Field(default="submitted_to_ray", max_length=32, index=True)
+    status: str = Field(default=JobStatus.SUBMITTED_TO_RAY.value, max_length=32, index=True)
     stage: str = Field(default="queued", max_length=64)
     percent: int = 0
     error: str | None = Field(default=None, max_length=2000)
@@ -62,20 +63,3 @@ class Prediction(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-
-
-class ModelDeployment(SQLModel, table=True):
-    """A model version served by a Serve application of its own (``inference/deploy``).
-
-    Without one, a version is served by the shared, multiplexed model pool."""
-
-    __tablename__ = "model_deployments"
-    __table_args__ = {"sqlite_autoincrement": True}
-
-    id: int | None = Field(default=None, primary_key=True)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
-    train_id: int = Field(foreign_key="training_runs.id", unique=True, ondelete="CASCADE")
-    app_name: str = Field(max_length=128, unique=True)
-    replicas: int = 1
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)

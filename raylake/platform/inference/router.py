@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from raylake.platform.config import Settings
@@ -23,6 +23,7 @@ from raylake.platform.deps import (
     allow,
 )
 from raylake.platform.inference import cleanup, forecasts, service
+from raylake.platform.inference.deps import GatewayDep, LogDep
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.models import Prediction
@@ -46,18 +47,6 @@ from raylake.schemas.training import CallbackAck, StatusMessage
 router = APIRouter(prefix="/inference", tags=["inference"])
 INLINE_ROWS = 50  # more rows than this are parsed in a worker thread, off the event loop
 ModelId = Annotated[int, Query(ge=1, le=MAX_ID)]
-
-
-async def get_gateway(request: Request) -> ServeGateway:
-    return request.app.state.gateway
-
-
-async def get_prediction_log(request: Request) -> PredictionLog:
-    return request.app.state.prediction_log
-
-
-GatewayDep = Annotated[ServeGateway, Depends(get_gateway)]
-LogDep = Annotated[PredictionLog, Depends(get_prediction_log)]
 
 
 def _describe(request: Request, principal: Principal, train_id: int) -> service.Servable:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from raylake.core import types
 from raylake.core.layout import prediction_table, predictions_prefix
-from raylake.core.vocabulary import FINAL
+from raylake.core.vocabulary import FINAL, JobStatus
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
@@ -26,11 +26,12 @@ from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.db import paged
 from raylake.platform.errors import Conflict, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from raylake.platform.inference.loading import accuracy_of, model_id, run_prefix
-from raylake.platform.inference.models import ModelDeployment, Prediction
+from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs, end_row, job_environment, lapse, reconcile
 from raylake.platform.lake import Lake
+from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
-from raylake.platform.training.models import Predictor, PreprocessState, TrainingRun
+from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.schemas.inference import BatchCallback, PredictRequest
 
 ENTRYPOINT = "python -m raylake.train_jobs.batch_predict --prediction-id {id}"
@@ -62,7 +63,7 @@ def forget_after_commit(
 def servable_run(*, session: Session, principal: Principal, train_id: int) -> tuple[TrainingRun, Predictor]:
     """A completed run of the caller's tenant (404 otherwise; 409 while it is not completed)."""
     run = get_scoped(session, TrainingRun, train_id, principal, "Model")
-    if run.status != "completed" or run.preprocess_id is None or not run.artifact_key:
+    if run.status != JobStatus.COMPLETED or run.preprocess_id is None or not run.artifact_key:
         raise Conflict(f"model {run.id} is {run.status}: only a completed training run can predict")
     predictor = session.get(Predictor, run.predictor_id)
     assert predictor is not None
@@ -438,7 +439,7 @@ def fail_batch(session: Session, prediction_id: int, reason: str) -> None:
     """End a batch whose model replica could not report (its row would otherwise wait for the lease)."""
     prediction = session.get(Prediction, prediction_id)
     if prediction is not None and prediction.status not in FINAL:
-        end_row(session, prediction, "failed", reason)
+        end_row(session, prediction, JobStatus.FAILED, reason)
 
 
 def get_prediction(
@@ -464,10 +465,15 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
         raise Conflict(f"prediction {prediction.id} already ended ({prediction.status})")
     result = body.result
     if result.error:
-        end_row(session, prediction, "failed", result.error)
+        end_row(session, prediction, JobStatus.FAILED, result.error)
         return
     if prediction.dataset_id is None:
-        end_row(session, prediction, "failed", "the dataset was deleted while its predictions were written")
+        end_row(
+            session,
+            prediction,
+            JobStatus.FAILED,
+            "the dataset was deleted while its predictions were written",
+        )
         return
     prediction.updated_at = prediction.finished_at = utcnow()
     prefix = predictions_prefix(prediction)
@@ -495,7 +501,12 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     prediction.no_of_records = result.no_of_records or 0
     prediction.accuracy = result.accuracy
     prediction.metrics = result.metrics
-    prediction.status, prediction.stage, prediction.percent, prediction.error = "completed", "done", 100, None
+    prediction.status, prediction.stage, prediction.percent, prediction.error = (
+        JobStatus.COMPLETED,
+        "done",
+        100,
+        None,
+    )
     session.add(prediction)
     session.flush()
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from raylake.core.vocabulary import FINAL
+from raylake.core.vocabulary import FINAL, JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import DatasetStatistics
 from raylake.platform.errors import Conflict, Invalid, NotFound
@@ -47,7 +47,7 @@ def terminate(*, session: Session, jobs: RayJobs, principal: Principal, ray_job_
     if row.status in FINAL:
         raise Conflict(f"{kind} job {ray_job_id!r} already ended ({row.status})")
     jobs.stop(ray_job_id)
-    row.status, row.stage, row.error = "cancelled", "cancelled", f"Terminated by {principal.username}"
+    row.status, row.stage, row.error = JobStatus.CANCELLED, "cancelled", f"Terminated by {principal.username}"
     for stamp in ("updated_at", "modified_at", "finished_at"):
         if hasattr(row, stamp):
             setattr(row, stamp, utcnow())

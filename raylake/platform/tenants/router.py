@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from raylake.platform.deps import JobsDep, LakeDep, PageDep, SessionDep, SettingsDep, Superuser
-from raylake.platform.inference.router import GatewayDep
+from raylake.platform.inference.deps import GatewayDep
 from raylake.platform.tenants import service
 from raylake.schemas.common import Deleted
 from raylake.schemas.tenants import TenantCreate, TenantPublic, TenantsPublic

@@ -15,11 +15,12 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import tenant_prefix
-from raylake.platform.inference.models import ModelDeployment, Prediction
+from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.ray_jobs.service import USAGES
 from raylake.platform.rbac import service as rbac
+from raylake.platform.registry.models import ModelDeployment
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants.models import Tenant
 from raylake.platform.training.models import TrainingRun

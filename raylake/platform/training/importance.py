@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from raylake.core.vocabulary import FINAL
+from raylake.core.vocabulary import FINAL, JobStatus
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
@@ -31,7 +31,7 @@ def _jobs_of(session: Session, run_id: int) -> list[FeatureImportanceJob]:
 def submit(
     *, session: Session, settings: Settings, jobs: RayJobs, run: TrainingRun, created_by: str
 ) -> FeatureImportanceJob:
-    if run.status != "completed":
+    if run.status != JobStatus.COMPLETED:
         raise Conflict(f"training run {run.id} is {run.status}: only a completed model can be explained")
     if run.problem_type == "Forecasting":
         raise Invalid(f"run {run.id} forecasts: SHAP feature importance is available for predictions only")
@@ -90,10 +90,10 @@ def record(*, session: Session, settings: Settings, token: str | None, body: Sha
     )
     job.updated_at = utcnow()
     if body.error or body.result is None:
-        job.status, job.stage, job.error = "failed", "failed", (body.error or "no result")[:2000]
+        job.status, job.stage, job.error = JobStatus.FAILED, "failed", (body.error or "no result")[:2000]
     else:
         job.result = {str(k): float(v) for k, v in body.result.items()}
-        job.status, job.stage, job.percent, job.error = "completed", "done", 100, None
+        job.status, job.stage, job.percent, job.error = JobStatus.COMPLETED, "done", 100, None
     session.add(job)
     session.flush()
 

@@ -1,4 +1,4 @@
-"""Predictors (registered models), their training runs (versions), preprocessing states and SHAP jobs.
+"""Training runs (the versions of a predictor, ``registry/models.py``), preprocessing states and SHAP jobs.
 
 A predictor is the name users deploy and ask for; each training run is one immutable version of it,
 pointing at the dataset snapshot it read, its parent (incremental training) and the preprocessing
@@ -9,27 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer
 from sqlmodel import Field, SQLModel
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
-
-
-class Predictor(SQLModel, table=True):
-    __tablename__ = "predictors"
-    __table_args__ = (
-        UniqueConstraint("tenant_id", "predictor_name", name="uq_predictor_tenant_name"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
-    predictor_name: str = Field(max_length=128)
-    domain: str = Field(max_length=128)
-    problem_type: str = Field(max_length=32)
-    created_by: str = Field(max_length=64)
-    created_at: datetime = Field(default_factory=utcnow)
-    modified_at: datetime = Field(default_factory=utcnow)
 
 
 class TrainingRun(SQLModel, table=True):
@@ -70,7 +54,7 @@ class TrainingRun(SQLModel, table=True):
     is_incremental: bool = False
     shap_enabled: bool = False
 
-    status: str = Field(default="submitted_to_ray", max_length=32, index=True)
+    status: str = Field(default=JobStatus.SUBMITTED_TO_RAY.value, max_length=32, index=True)
     stage: str = Field(default="queued", max_length=64)
     percent: int = 0
     error: str | None = Field(default=None, max_length=2000)
@@ -123,7 +107,7 @@ class FeatureImportanceJob(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
     training_run_id: int = Field(foreign_key="training_runs.id", index=True, ondelete="CASCADE")
-    status: str = Field(default="submitted_to_ray", max_length=32)
+    status: str = Field(default=JobStatus.SUBMITTED_TO_RAY.value, max_length=32)
     stage: str = Field(default="queued", max_length=64)
     percent: int = 0
     error: str | None = Field(default=None, max_length=2000)

@@ -11,7 +11,7 @@ import logging
 from sqlmodel import Session
 
 from raylake.core.layout import model_prefix
-from raylake.core.vocabulary import FINAL
+from raylake.core.vocabulary import FINAL, JobStatus
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
@@ -40,7 +40,7 @@ def record(
     now = utcnow()
     run.finished_at = run.modified_at = now
     if result.error:
-        run.status, run.stage, run.error = "failed", "failed", result.error[:2000]
+        run.status, run.stage, run.error = JobStatus.FAILED, "failed", result.error[:2000]
         session.add(run)
         session.flush()
         return
@@ -72,7 +72,7 @@ def record(
     run.rows = result.rows
     run.input_schema = result.input_schema
     run.artifact_key = result.path
-    run.status, run.stage, run.percent, run.error = "completed", "done", 100, None
+    run.status, run.stage, run.percent, run.error = JobStatus.COMPLETED, "done", 100, None
     session.add(run)
     session.flush()
     if run.shap_enabled:

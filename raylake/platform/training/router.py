@@ -21,10 +21,11 @@ from raylake.platform.deps import (
     SettingsDep,
     allow,
 )
-from raylake.platform.inference.router import GatewayDep
+from raylake.platform.inference.deps import GatewayDep
 from raylake.platform.jobs import reconcile
-from raylake.platform.training import importance, results, service
-from raylake.platform.training.models import FeatureImportanceJob, Predictor, TrainingRun
+from raylake.platform.registry.models import Predictor
+from raylake.platform.training import importance, results, runs, service
+from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
 from raylake.schemas.training import (
     CallbackAck,
     DataMessage,
@@ -157,7 +158,7 @@ def result(
 @router.get("/download-schema/{train_id}", response_model=SchemaDownload)
 def download_schema(session: SessionDep, principal: allow("train:read"), train_id: IdPath) -> JSONResponse:
     run = service.get_run(session=session, principal=principal, train_id=train_id)
-    body = SchemaDownload(train_id=train_id, schema=service.input_schema(run))
+    body = SchemaDownload(train_id=train_id, schema=runs.input_schema(run))
     return JSONResponse(
         body.model_dump(by_alias=True),
         headers={"Content-Disposition": f'attachment; filename="train_{train_id}_schema.json"'},

@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.core.layout import model_prefix
-from raylake.core.vocabulary import FINAL, REQUEST_INPUTS, ColumnAttribute, ProblemType
+from raylake.core.vocabulary import FINAL, ColumnAttribute, JobStatus, ProblemType
 from raylake.ml import algorithms
 from raylake.platform import callbacks, standby
 from raylake.platform.clock import utcnow
@@ -27,9 +27,11 @@ from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import run_prefix
 from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
+from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import forecasting, validation
-from raylake.platform.training.models import FeatureImportanceJob, Predictor, PreprocessState, TrainingRun
+from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
+from raylake.platform.training.runs import job_cpus
 from raylake.schemas.training import DetailsRequest, TrainRequest
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def details(*, session: Session, principal: Principal, request: DetailsRequest) 
 def latest_completed(session: Session, predictor: Predictor) -> TrainingRun | None:
     return session.exec(
         select(TrainingRun)
-        .where(TrainingRun.predictor_id == predictor.id, TrainingRun.status == "completed")
+        .where(TrainingRun.predictor_id == predictor.id, TrainingRun.status == JobStatus.COMPLETED)
         .order_by(col(TrainingRun.version).desc())
     ).first()
 
@@ -223,16 +225,6 @@ def create(
     return run
 
 
-def job_cpus(settings: Settings, run: TrainingRun) -> int:
-    """The CPUs a run's job holds: none for a search's driver, which only coordinates while its trials
-    take the CPUs (so do a forecast's fits run as tasks); ``train_cpus`` for a job that computes itself."""
-    if run.problem_type == "Forecasting":
-        coordinates = (run.params or {}).get("fits") == "tasks"
-    else:
-        coordinates = run.algorithm == algorithms.AUTO
-    return 0 if coordinates else settings.train_cpus
-
-
 def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
     return jobs.submit(
         entrypoint=ENTRYPOINT.format(id=run.id),
@@ -342,7 +334,7 @@ def update_preprocess(
     """Point a completed run at another preprocessing state that yields exactly its model's features."""
     run = get_run(session=session, principal=principal, train_id=train_id)
     state = get_scoped(session, PreprocessState, preprocess_id, principal, "Preprocessing state")
-    if run.status != "completed" or run.preprocess_id is None:
+    if run.status != JobStatus.COMPLETED or run.preprocess_id is None:
         raise Conflict(
             f"training run {run.id} is {run.status}: only a completed run's preprocessing can change"
         )
@@ -365,17 +357,8 @@ def update_preprocess(
     return run
 
 
-def input_schema(run: TrainingRun) -> list[dict[str, str]]:
-    """The columns a prediction request supplies: Id, Feature and Time columns, in dataset order."""
-    return [
-        {"column_name": c["name"], "data_type": c["data_type"], "attribute_name": c["attribute"]}
-        for c in run.columns
-        if c["attribute"] in REQUEST_INPUTS
-    ]
-
-
 def summary(run: TrainingRun) -> dict[str, Any]:
-    if run.status != "completed" or not run.metrics:
+    if run.status != JobStatus.COMPLETED or not run.metrics:
         raise Conflict(f"training run {run.id} is {run.status}: its metrics are not available yet")
     metrics = dict(run.metrics)
     matrix = metrics.pop("confusion_matrix", None)
