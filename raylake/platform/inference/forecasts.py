@@ -29,9 +29,9 @@ from raylake.platform.datalake.models import LakeTable
 from raylake.platform.errors import Invalid
 from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.models import Prediction
-from raylake.platform.inference.service import (
+from raylake.platform.inference.realtime import (
     RowProblems,
-    _check_preprocess,
+    check_preprocess,
     dedicated_app,
     readable_dataset,
     servable_run,
@@ -73,7 +73,7 @@ def prepare(
     run, predictor = servable_run(session=session, principal=principal, train_id=request.train_id)
     if run.problem_type != "Forecasting":
         raise Invalid(f"model {run.id} is a {run.problem_type} model: use POST /api/v1/inference/ instead")
-    preprocess_id = _check_preprocess(run, request.preprocess_id)
+    preprocess_id = check_preprocess(run, request.preprocess_id)
     if not 1 <= request.steps <= settings.forecast_max_steps:
         raise Invalid(f"steps must be between 1 and {settings.forecast_max_steps}, not {request.steps}")
     trained = parse(run.params["frequency"])
