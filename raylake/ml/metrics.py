@@ -13,7 +13,9 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as sk
 
-CLASSIFICATION = "Classification"
+from raylake.core.vocabulary import ProblemType
+
+CLASSIFICATION = ProblemType.CLASSIFICATION
 
 
 def _number(value: Any) -> float | None:

@@ -6,11 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from raylake.core.vocabulary import TABULAR_PROBLEMS, ProblemType
 from raylake.ml.algorithms.specs import PARAM_SPECS
 
-CLASSIFICATION = "Classification"
-REGRESSION = "Regression"
-PROBLEM_TYPES = (CLASSIFICATION, REGRESSION)
+CLASSIFICATION = ProblemType.CLASSIFICATION
+REGRESSION = ProblemType.REGRESSION
+PROBLEM_TYPES = TABULAR_PROBLEMS
 _BOTH = frozenset(PROBLEM_TYPES)
 
 AUTO = "auto"
