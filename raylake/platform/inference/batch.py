@@ -125,6 +125,7 @@ def fail_batch(session: Session, prediction_id: int, reason: str) -> None:
 def get_prediction(
     *, session: Session, jobs: RayJobs, principal: Principal, prediction_id: int
 ) -> Prediction:
+    """A prediction of the caller's tenant, its status brought up to date with its Ray job or lease."""
     prediction = get_scoped(session, Prediction, prediction_id, principal, "Prediction")
     return reconcile(session, jobs, prediction) if prediction.ray_job_id else lapse(session, prediction)
 

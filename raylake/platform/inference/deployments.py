@@ -43,6 +43,7 @@ def app_name(run: TrainingRun) -> str:
 def deploy(
     *, session: Session, gateway: Gateway, principal: Principal, train_id: int, replicas: int
 ) -> ModelDeployment:
+    """Give a servable model its own Serve application with ``replicas`` replicas (or rescale it)."""
     run, _ = servable_run(session=session, principal=principal, train_id=train_id)
     deployment = session.exec(select(ModelDeployment).where(ModelDeployment.train_id == run.id)).first()
     if deployment is None:
@@ -61,6 +62,7 @@ def deploy(
 
 
 def undeploy(*, session: Session, gateway: Gateway, principal: Principal, train_id: int) -> str:
+    """Remove a model's own Serve application (the shared pool serves it again); its application name."""
     run = get_scoped(session, TrainingRun, train_id, principal, "Model")
     name = undeploy_run(session=session, gateway=gateway, run=run)
     if name is None:

@@ -224,6 +224,7 @@ def prepare(*, servable: Servable, settings: Settings, request: PredictRequest) 
 
 
 def response(prepared: Prepared, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The prediction route's body: one row's fields inline, or ``predictions`` for many."""
     body: dict[str, Any] = {
         "train_id": prepared.run.id,
         "target": prepared.target,
