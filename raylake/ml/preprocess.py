@@ -15,17 +15,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
-from raylake.core.types import FALSE_WORDS, TRUE_WORDS, DataType, parse_value
+from raylake.core.types import DataType, parse_value
 from raylake.core.types import resolve as resolve_type
 from raylake.core.vocabulary import MODEL_INPUTS, REQUEST_INPUTS, TABULAR_PROBLEMS, ColumnAttribute
-from raylake.ml.times import any_datetime, examples, unread
+from raylake.ml.columns import Column, base_exprs, coerced, feature_plan
+from raylake.ml.times import examples, unread
 
 ENCODINGS = ("ordinal", "onehot")
 MISSING = "__missing__"
@@ -33,8 +34,6 @@ VERSION = 1
 
 _NUMERIC = (DataType.INTEGER.value, DataType.FLOAT.value)
 _DATES = (DataType.DATE.value, DataType.DATETIME.value)
-_DATE_PARTS = ("year", "month", "day", "weekday", "dayofyear")
-_TIME_PARTS = ("hour", "minute")
 _EPOCH = datetime(1970, 1, 1)
 
 
@@ -44,43 +43,6 @@ class ColumnRole:
     data_type: str
     attribute: str
     default: str | None = None
-
-
-@dataclass
-class _Column:
-    """What was learnt about one input column: its kind, the value that replaces a missing one, and
-    (for strings) the retained categories. Dates keep their fill as an integer (days or microseconds
-    since the epoch) so it survives JSON exactly."""
-
-    name: str
-    data_type: str
-    attribute: str
-    kind: Literal["numeric", "boolean", "category", "date", "datetime"]
-    fill: float | int | str
-    categories: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "data_type": self.data_type,
-            "attribute": self.attribute,
-            "kind": self.kind,
-            "fill": self.fill,
-        }
-        if self.kind == "category":
-            data["categories"] = list(self.categories)
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> _Column:
-        return cls(
-            name=data["name"],
-            data_type=data["data_type"],
-            attribute=data["attribute"],
-            kind=data["kind"],
-            fill=data["fill"],
-            categories=list(data.get("categories", [])),
-        )
 
 
 def drop_missing_target(frame: pl.DataFrame, target: str) -> pl.DataFrame:
@@ -122,7 +84,7 @@ class Preprocessor:
         problem_type: str,
         target: str,
         target_type: str,
-        columns: list[_Column],
+        columns: list[Column],
         classes: list[str] | None,
         input_schema: list[dict[str, str]],
         scaling: dict[int, tuple[float, float]] | None = None,
@@ -135,7 +97,7 @@ class Preprocessor:
         self.input_schema = input_schema
         self._columns = columns
         self._scaling = scaling or {}  # feature index -> (mean, std)
-        self._features = _feature_plan(columns, encoding)
+        self._features = feature_plan(columns, encoding)
         self.feature_names = [name for name, _, _ in self._features]
         self.feature_sources = [column.name for _, column, _ in self._features]
         self.categorical_indices = (
@@ -212,7 +174,7 @@ class Preprocessor:
         scaled = [i for i, (_, column, _) in enumerate(self._features) if column.kind != "category"]
         if not scaled or frame.height == 0:
             return
-        base = frame.select(_base_exprs(self._columns, frame.schema))
+        base = frame.select(base_exprs(self._columns, frame.schema))
         stats = base.select(
             *(self._features[i][2].mean().alias(f"m{i}") for i in scaled),
             *(self._features[i][2].std(ddof=0).alias(f"s{i}") for i in scaled),
@@ -229,7 +191,7 @@ class Preprocessor:
         """The float64 model matrix, one row per input row; extra columns are ignored, missing ones named."""
         _require(frame, [column.name for column in self._columns])
         _require_timestamps(frame, [column.name for column in self._columns if column.kind == "datetime"])
-        base = frame.select(_base_exprs(self._columns, frame.schema))
+        base = frame.select(base_exprs(self._columns, frame.schema))
         exprs = []
         for i, (_, _, expr) in enumerate(self._features):
             if i in self._scaling:
@@ -300,7 +262,7 @@ class Preprocessor:
             problem_type=data["problem_type"],
             target=data["target"],
             target_type=data["target_type"],
-            columns=[_Column.from_json(column) for column in data["columns"]],
+            columns=[Column.from_json(column) for column in data["columns"]],
             classes=list(data["classes"]) if data.get("classes") is not None else None,
             input_schema=[dict(entry) for entry in data["input_schema"]],
             scaling={int(i): (float(mean), float(std)) for i, mean, std in data.get("scaling", [])},
@@ -352,7 +314,7 @@ def _require_timestamps(frame: pl.DataFrame, names: Sequence[str]) -> None:
         if frame.schema[name] != pl.String:
             continue
         text = frame[name]
-        bad = unread(text, frame.select(_coerced(name, "datetime", pl.String())).to_series())
+        bad = unread(text, frame.select(coerced(name, "datetime", pl.String())).to_series())
         if bad.len():
             raise ValueError(timestamp_problem(name, bad.len(), examples(bad)))
 
@@ -378,18 +340,18 @@ def _kind(data_type: str) -> Literal["numeric", "boolean", "category", "date", "
     return "category"
 
 
-def _fit_columns(frame: pl.DataFrame, inputs: list[ColumnRole], max_categories: int) -> list[_Column]:
+def _fit_columns(frame: pl.DataFrame, inputs: list[ColumnRole], max_categories: int) -> list[Column]:
     """One pass over the frame computes every statistic-based fill; categories need one count each."""
     kinds = {role.name: _kind(role.data_type) for role in inputs}
     _require_timestamps(frame, [name for name, kind in kinds.items() if kind == "datetime"])
     defaults = {role.name: _default(role, kinds[role.name]) for role in inputs}
-    coerced = {role.name: _coerced(role.name, kinds[role.name], frame.schema[role.name]) for role in inputs}
+    base = {role.name: coerced(role.name, kinds[role.name], frame.schema[role.name]) for role in inputs}
     stats_exprs = []
     for role in inputs:
         kind = kinds[role.name]
         if defaults[role.name] is not None or kind == "category":
             continue
-        expr = coerced[role.name]
+        expr = base[role.name]
         stats_exprs.append((expr.mean() if kind == "boolean" else expr.median()).alias(role.name))
     stats = frame.select(stats_exprs).row(0, named=True) if stats_exprs and frame.height else {}
 
@@ -400,10 +362,10 @@ def _fit_columns(frame: pl.DataFrame, inputs: list[ColumnRole], max_categories: 
         categories: list[str] = []
         if kind == "category":
             fill = MISSING if fill is None else fill
-            categories = _top_categories(frame, coerced[role.name].fill_null(fill), max_categories)
+            categories = _top_categories(frame, base[role.name].fill_null(fill), max_categories)
         elif fill is None:
             fill = _statistic_fill(kind, stats.get(role.name))
-        columns.append(_Column(role.name, role.data_type, role.attribute, kind, fill, categories))
+        columns.append(Column(role.name, role.data_type, role.attribute, kind, fill, categories))
     return columns
 
 
@@ -447,111 +409,3 @@ def _default(role: ColumnRole, kind: str) -> float | int | str | None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-# ---------------------------------------------------------------------- expressions
-
-
-def _coerced(name: str, kind: str, dtype: pl.DataType) -> pl.Expr:
-    """The column in its base representation with every unusable value as null.
-
-    Training frames already have the template's dtype; inference payloads may not (a JSON number for a
-    Float column arrives as Int64, a date as text), so values are converted rather than rejected, and what
-    cannot be converted counts as missing.
-    """
-    col = pl.col(name)
-    if kind == "numeric":
-        if dtype == pl.String:
-            col = col.str.strip_chars()
-        number = col.cast(pl.Float64, strict=False)
-        return pl.when(number.is_finite()).then(number).otherwise(None)
-    if kind == "boolean":
-        if dtype == pl.Boolean:
-            return col.cast(pl.Float64)
-        if dtype == pl.String:
-            word = col.str.strip_chars().str.to_lowercase()
-            return (
-                pl.when(word.is_in(list(TRUE_WORDS)))
-                .then(pl.lit(1.0))
-                .when(word.is_in(list(FALSE_WORDS)))
-                .then(pl.lit(0.0))
-                .otherwise(None)
-            )
-        if dtype.is_numeric():
-            return (col.cast(pl.Float64, strict=False) != 0).cast(pl.Float64)
-        return pl.lit(None, dtype=pl.Float64)
-    if kind == "category":
-        return col.cast(pl.String, strict=False)
-    if kind == "date":
-        if dtype == pl.Date:
-            day = col
-        elif isinstance(dtype, pl.Datetime):
-            day = _naive_utc(col, dtype).dt.date()
-        elif dtype == pl.String:
-            day = col.str.strip_chars().str.to_date(strict=False)
-        else:
-            day = pl.lit(None, dtype=pl.Date)
-        return day.cast(pl.Int64)
-    if isinstance(dtype, pl.Datetime):
-        moment = col.dt.cast_time_unit("us")
-    elif dtype == pl.Date:
-        moment = col.cast(pl.Datetime("us"))
-    elif dtype == pl.String:
-        moment = any_datetime(col.str.strip_chars())  # per value, so a row never depends on its neighbours
-    else:
-        moment = pl.lit(None, dtype=pl.Datetime("us"))
-    # the physical value of an aware timestamp is UTC already, which is what a naive column holds
-    return moment.cast(pl.Int64)
-
-
-def _naive_utc(col: pl.Expr, dtype: pl.Datetime) -> pl.Expr:
-    if dtype.time_zone is None:
-        return col
-    return col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-
-
-def _base_exprs(columns: list[_Column], schema: pl.Schema) -> list[pl.Expr]:
-    """One clean value per input column, named after it: filled, and a category as its ordinal code."""
-    exprs = []
-    for column in columns:
-        filled = _coerced(column.name, column.kind, schema[column.name]).fill_null(column.fill)
-        if column.kind == "category":
-            other = len(column.categories)
-            filled = filled.replace_strict(
-                column.categories, list(range(other)), default=other, return_dtype=pl.Float64
-            )
-        elif column.kind == "date":
-            filled = filled.cast(pl.Date)
-        elif column.kind == "datetime":
-            filled = filled.cast(pl.Datetime("us"))
-        exprs.append(filled.alias(column.name))
-    return exprs
-
-
-def _feature_plan(columns: list[_Column], encoding: str) -> list[tuple[str, _Column, pl.Expr]]:
-    """(feature name, source column, expression over the base values) for every matrix column."""
-    plan: list[tuple[str, _Column, pl.Expr]] = []
-    for column in columns:
-        base = pl.col(column.name)
-        if column.kind == "category" and encoding == "onehot":
-            for code, category in enumerate(column.categories):
-                plan.append((f"{column.name}={category}", column, (base == code).cast(pl.Float64)))
-        elif column.kind in ("date", "datetime"):
-            parts = _DATE_PARTS + (_TIME_PARTS if column.kind == "datetime" else ())
-            for part in parts:
-                plan.append((f"{column.name}.{part}", column, _date_part(base, part).cast(pl.Float64)))
-        else:
-            plan.append((column.name, column, base.cast(pl.Float64)))
-    return plan
-
-
-def _date_part(base: pl.Expr, part: str) -> pl.Expr:
-    return {
-        "year": base.dt.year,
-        "month": base.dt.month,
-        "day": base.dt.day,
-        "weekday": base.dt.weekday,
-        "dayofyear": base.dt.ordinal_day,
-        "hour": base.dt.hour,
-        "minute": base.dt.minute,
-    }[part]()

@@ -33,7 +33,8 @@ import numpy as np
 import polars as pl
 
 from raylake.core.types import FALSE_WORDS, TRUE_WORDS
-from raylake.ml.preprocess import Preprocessor, _coerced, _Column, timestamp_problem
+from raylake.ml.columns import Column, coerced
+from raylake.ml.preprocess import Preprocessor, timestamp_problem
 from raylake.ml.times import examples
 
 Base = float | int | str | None
@@ -139,7 +140,7 @@ def _origin(kind: str, convert: Callable[[Any], Base], value: Any) -> object:
 # ---------------------------------------------------------------------- raw value -> base value
 
 
-def _converter(column: _Column) -> Callable[[Any], Base]:
+def _converter(column: Column) -> Callable[[Any], Base]:
     """The column's value converter: a fast path per Python type, polars for everything else."""
     fast = _FAST[column.kind]
 
@@ -161,7 +162,7 @@ def _converter(column: _Column) -> Callable[[Any], Base]:
 def _by_polars(kind: str, value: Any) -> Base:
     """``transform``'s own conversion applied to one value: slower (~0.5 ms) but identical by construction."""
     frame = pl.DataFrame({"value": [value]})
-    return frame.select(_coerced("value", kind, frame.schema["value"])).item()
+    return frame.select(coerced("value", kind, frame.schema["value"])).item()
 
 
 def _number(value: str) -> Base:
@@ -273,7 +274,7 @@ _FAST: dict[str, dict[type, Callable[[Any], Any]]] = {
 Emit = Callable[[list[float], Any], None]
 
 
-def _emitter(column: _Column, encoding: str) -> tuple[Base, Emit]:
+def _emitter(column: Column, encoding: str) -> tuple[Base, Emit]:
     """The column's fill (in the base representation) and the function appending its features."""
     if column.kind == "category":
         other = len(column.categories)
