@@ -50,6 +50,8 @@ class PredictionLog:
         self._engine = engine
         self._flush_s = flush_s
         self._lock = threading.Lock()
+        # One flush at a time: a reader's flush waits for the background one writing the rows it took.
+        self._flushing = threading.Lock()
         self._pending: dict[tuple[int, str], _Window] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -90,6 +92,11 @@ class PredictionLog:
         self._ensure_thread()
 
     def flush(self) -> None:
+        """Write the buffered windows; once it returns, every call recorded before it is in the store."""
+        with self._flushing:
+            self._flush()
+
+    def _flush(self) -> None:
         with self._lock:
             windows, self._pending = list(self._pending.values()), {}
         if not windows:
