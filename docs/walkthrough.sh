@@ -174,7 +174,8 @@ RESULT=$(wait_for "$API/inference/result?prediction_id=$PREDICTION_ID" '"status"
 echo "$RESULT"
 grep -q '"status":"completed"' <<<"$RESULT"
 RESULT_FILE=$(echo "$RESULT" | field file_id)
-curl "$API/files/download/?file_id=$RESULT_FILE" -H "$AUTH" | head -3       # CustomerID,prediction,probability
+curl "$API/files/download/?file_id=$RESULT_FILE" -H "$AUTH" -o predictions.csv
+head -3 predictions.csv                                  # CustomerID,prediction,probability
 curl "$API/inference/predictions?train_id=$TRAIN_ID" -H "$AUTH"           # the prediction log
 
 step "A dedicated deployment for one version (its own Serve application and replicas), then back to the pool."
