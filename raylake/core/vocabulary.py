@@ -78,3 +78,81 @@ class JobStatus(StrEnum):
 
 FINAL = frozenset({JobStatus.SUCCEEDED, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 UNSTARTED = frozenset({JobStatus.SUBMITTED, JobStatus.SUBMITTED_TO_RAY})
+
+
+class ModelStatus(StrEnum):
+    """A registered model's place in its lifecycle (``allowed_next`` says where it may go)."""
+
+    DRAFT = "draft"
+    TRAINING = "training"
+    TRAINED = "trained"
+    FAILED = "failed"
+    DEGRADED = "degraded"
+    DEPRECATED = "deprecated"
+    ARCHIVED = "archived"
+
+    @property
+    def allowed_next(self) -> tuple[ModelStatus, ...]:
+        """The statuses this one may change to."""
+        return MODEL_TRANSITIONS[self]
+
+    @property
+    def is_usable(self) -> bool:
+        """Whether the model may be trained, deployed or used for predictions (archived ones may not)."""
+        return self is not ModelStatus.ARCHIVED
+
+
+MODEL_TRANSITIONS: dict[ModelStatus, tuple[ModelStatus, ...]] = {
+    ModelStatus.DRAFT: (ModelStatus.TRAINING,),
+    # A model retrained while trained keeps serving its versions: training again is allowed from here too.
+    ModelStatus.TRAINED: (ModelStatus.TRAINING, ModelStatus.DEGRADED, ModelStatus.DEPRECATED),
+    ModelStatus.TRAINING: (ModelStatus.TRAINED, ModelStatus.FAILED),
+    ModelStatus.FAILED: (ModelStatus.TRAINING,),
+    ModelStatus.DEGRADED: (ModelStatus.TRAINING, ModelStatus.DEPRECATED),
+    ModelStatus.DEPRECATED: (ModelStatus.ARCHIVED,),
+    ModelStatus.ARCHIVED: (),
+}
+
+
+class Task(StrEnum):
+    """What a registered model predicts; finer than ``ProblemType`` (classification splits by classes)."""
+
+    BINARY_CLASSIFICATION = "binary_classification"
+    MULTICLASS_CLASSIFICATION = "multiclass_classification"
+    REGRESSION = "regression"
+    FORECASTING = "forecasting"
+
+    @property
+    def problem_type(self) -> ProblemType:
+        """The training problem this task is."""
+        if self is Task.REGRESSION:
+            return ProblemType.REGRESSION
+        if self is Task.FORECASTING:
+            return ProblemType.FORECASTING
+        return ProblemType.CLASSIFICATION
+
+
+class ModelType(StrEnum):
+    """A registered model's algorithm family (``ml/algorithms/registry.py`` maps each to an algorithm)."""
+
+    AUTO = "auto"
+    LIGHTGBM = "lightgbm"
+    RANDOM_FOREST = "random_forest"
+    EXTRA_TREES = "extra_trees"
+    DECISION_TREE = "decision_tree"
+    GRADIENT_BOOSTING = "gradient_boosting"
+    REGRESSION = "regression"
+    NEURAL_NETWORK = "neural_network"
+    FORECASTER = "forecaster"
+
+
+class EventType(StrEnum):
+    """What the events feed (WebSocket and webhooks) reports."""
+
+    MODEL_STATUS_CHANGED = "model.status_changed"
+    RUN_PROGRESS = "run.progress"
+    RUN_COMPLETED = "run.completed"
+    RUN_FAILED = "run.failed"
+    BATCH_COMPLETED = "batch.completed"
+    SHAP_COMPLETED = "shap.completed"
+    DRIFT_DETECTED = "drift.detected"
