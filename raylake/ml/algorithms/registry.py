@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from raylake.core.vocabulary import TABULAR_PROBLEMS, ProblemType
+from raylake.core.vocabulary import TABULAR_PROBLEMS, ModelType, ProblemType
 from raylake.ml.algorithms.specs import PARAM_SPECS
 
 CLASSIFICATION = ProblemType.CLASSIFICATION
@@ -189,3 +189,43 @@ def default_params(name: str, problem_type: str) -> dict[str, Any]:
     if problem_type not in ALGORITHMS[name].problem_types:
         raise ValueError(f"{name} does not do {problem_type}")
     return dict(defaults[name])
+
+
+# A registered model's family (``ModelType``) and the algorithm that trains it. ``regression`` is the linear
+# family: ridge for a regression problem, logistic regression for a classification one.
+MODEL_TYPE_ALGORITHM: dict[ModelType, str] = {
+    ModelType.LIGHTGBM: "LightGBM",
+    ModelType.RANDOM_FOREST: "RandomForest",
+    ModelType.EXTRA_TREES: "ExtraTrees",
+    ModelType.DECISION_TREE: "DecisionTree",
+    ModelType.GRADIENT_BOOSTING: "HistGradientBoosting",
+    ModelType.NEURAL_NETWORK: "NeuralNetwork",
+    ModelType.REGRESSION: "LinearRegression",
+}
+ALGORITHM_MODEL_TYPE: dict[str, ModelType] = {
+    **{name: model_type for model_type, name in MODEL_TYPE_ALGORITHM.items()},
+    "LogisticRegression": ModelType.REGRESSION,
+}
+# The families a tabular model can be: every model type with an algorithm (not ``auto``, not ``forecaster``).
+TABULAR_MODEL_TYPES: tuple[ModelType, ...] = tuple(MODEL_TYPE_ALGORITHM)
+
+
+def algorithm_for(model_type: ModelType | str, problem_type: ProblemType | str) -> str:
+    """The algorithm (an ``ALGORITHMS`` key, or ``AUTO``) that trains a model type for a tabular problem."""
+    model_type = ModelType(model_type)
+    if problem_type not in PROBLEM_TYPES:
+        raise ValueError(f"problem_type must be one of {', '.join(PROBLEM_TYPES)}, not {problem_type!r}")
+    if model_type is ModelType.AUTO:
+        return AUTO
+    if model_type not in MODEL_TYPE_ALGORITHM:
+        raise ValueError(f"{model_type} is not a tabular model type")
+    if model_type is ModelType.REGRESSION and problem_type == CLASSIFICATION:
+        return "LogisticRegression"
+    return MODEL_TYPE_ALGORITHM[model_type]
+
+
+def model_type_of(algorithm: str) -> ModelType:
+    """The model type an algorithm name (an ``ALGORITHMS`` key or ``AUTO``) belongs to."""
+    if algorithm == AUTO:
+        return ModelType.AUTO
+    return ALGORITHM_MODEL_TYPE[algorithm]
