@@ -156,3 +156,11 @@ class EventType(StrEnum):
     BATCH_COMPLETED = "batch.completed"
     SHAP_COMPLETED = "shap.completed"
     DRIFT_DETECTED = "drift.detected"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a webhook delivery stands: waiting for its next attempt, delivered (a 2xx), or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

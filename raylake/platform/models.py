@@ -3,6 +3,7 @@
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
+from raylake.platform.events.models import Event, Webhook, WebhookDelivery
 from raylake.platform.inference.models import Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.registry.models import ModelDeployment, Predictor
@@ -18,6 +19,7 @@ __all__ = [
     "DatasetFile",
     "DatasetStatistics",
     "DatasetVersion",
+    "Event",
     "FeatureImportanceJob",
     "JobStandby",
     "LakeTable",
@@ -36,4 +38,6 @@ __all__ = [
     "TrainingRun",
     "User",
     "UserRole",
+    "Webhook",
+    "WebhookDelivery",
 ]

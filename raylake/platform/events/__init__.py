@@ -1,0 +1,1 @@
+"""The events feed: an outbox of tenant events, pushed to WebSockets and signed webhooks."""
