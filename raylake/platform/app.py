@@ -32,6 +32,7 @@ from raylake.platform.limits import BodySizeLimit
 from raylake.platform.methods import LiteralPathMethods
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
+from raylake.platform.registry.recommend_router import router as recommend_router
 from raylake.platform.templates.router import router as templates_router
 from raylake.platform.tenants.router import router as tenants_router
 from raylake.platform.training.router import router as training_router
@@ -71,6 +72,8 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     # Requests are matched against routes in order (a regex per route; profiled at a quarter of the API
     # replica's CPU per prediction): the real-time prediction route, the hot path, is tried first.
     api.include_router(inference_router)
+    # Before any models router: /models/recommend must match ahead of a /models/{id} route.
+    api.include_router(recommend_router)
     for router in (auth_router, users_router, tenants_router, rbac_router):
         api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (
