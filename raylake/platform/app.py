@@ -22,6 +22,9 @@ from raylake.platform.datasets.router import router as datasets_router
 from raylake.platform.db import make_engine
 from raylake.platform.deps import ForgetPrincipals
 from raylake.platform.errors import register_error_handlers
+from raylake.platform.events.dispatcher import Dispatcher
+from raylake.platform.events.feed import Feed
+from raylake.platform.events.router import router as events_router
 from raylake.platform.files.router import router as files_router
 from raylake.platform.inference.cache import ServableCache
 from raylake.platform.inference.gateway import ServeGateway
@@ -33,6 +36,7 @@ from raylake.platform.methods import LiteralPathMethods
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
 from raylake.platform.registry.recommend_router import router as recommend_router
+from raylake.platform.registry.router import router as registry_router
 from raylake.platform.templates.router import router as templates_router
 from raylake.platform.tenants.router import router as tenants_router
 from raylake.platform.training.router import router as training_router
@@ -63,6 +67,9 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     app.state.lake = lake.open_lake(settings)
     app.state.gateway = ServeGateway(settings, models, dedicated)
     app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
+    # The events feed: WebSockets polled from the outbox (started by the first), webhooks sent by a thread.
+    app.state.feed = Feed(app.state.engine)
+    app.state.webhooks = Dispatcher(app.state.engine, settings).start()
 
     standby.refill_in_background(app.state.engine, app.state.jobs, settings)
     app.state.principals = PrincipalCache(settings.auth_cache_s)
@@ -84,6 +91,8 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         datalake_router,
         training_router,
         ray_jobs_router,
+        events_router,
+        registry_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -109,6 +109,16 @@ class Settings(BaseSettings):
     login_account_backoff_after: int = Field(50, ge=1)
     login_account_backoff_max_seconds: int = Field(60, ge=1)
 
+    # The events feed (platform/events): the hosts webhooks may target, a comma list of names or
+    # name:port (empty: no webhooks at all, so a tenant cannot make the server call internal addresses);
+    # attempts per delivery, the first retry's delay (doubling after each failure), each POST's timeout,
+    # and how long events and their settled deliveries are kept.
+    webhook_allowed_hosts: str = ""
+    webhook_max_attempts: int = Field(5, ge=1, le=20)
+    webhook_backoff_s: float = Field(2.0, gt=0)
+    webhook_timeout_s: float = Field(5.0, gt=0, le=60)
+    events_retention_days: int = Field(7, ge=1)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

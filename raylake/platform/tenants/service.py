@@ -9,6 +9,7 @@ from sqlmodel import Session, SQLModel, col, select
 from raylake.core.layout import forecast_table, prediction_table
 from raylake.core.vocabulary import FINAL
 from raylake.platform import lake
+from raylake.platform import models as _all_tables  # noqa: F401  (the delete walks every table)
 from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset
