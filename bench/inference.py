@@ -225,12 +225,19 @@ def register_versions(settings: Settings, run: dict, count: int) -> list[int]:
         state = session.get(PreprocessState, run["preprocess_id"])
         assert original is not None and state is not None
         for i in range(count):
+            model = session.get(Predictor, original.predictor_id)
+            assert model is not None
             predictor = Predictor(
                 tenant_id=original.tenant_id,
+                project_id=model.project_id,
                 predictor_name=f"bench-mux-{uuid.uuid4().hex[:8]}-{i}",
                 domain="bench",
                 problem_type=original.problem_type,
+                task=model.task,
+                status=model.status,
+                owner="bench",
                 created_by="bench",
+                updated_by="bench",
             )
             session.add(predictor)
             session.flush()

@@ -20,6 +20,8 @@ from raylake.core.vocabulary import FINAL, UNSTARTED, JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import ServiceUnavailable
+from raylake.platform.registry import lifecycle
+from raylake.platform.training.models import TrainingRun
 
 log = logging.getLogger(__name__)
 PING_TTL_S = 2.0
@@ -243,6 +245,8 @@ def end_row(session: Session, row: Any, status: str, reason: str) -> Any:
             setattr(row, stamp, now)
     session.add(row)
     session.flush()
+    if isinstance(row, TrainingRun):
+        lifecycle.run_ended(session, row)
     return row
 
 

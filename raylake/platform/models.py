@@ -6,7 +6,7 @@ from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatis
 from raylake.platform.events.models import Event, Webhook, WebhookDelivery
 from raylake.platform.inference.models import Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
-from raylake.platform.registry.models import ModelDeployment, Predictor
+from raylake.platform.registry.models import ModelAlias, ModelDeployment, ModelTag, Predictor, Project
 from raylake.platform.standby import JobStandby
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
@@ -24,11 +24,14 @@ __all__ = [
     "JobStandby",
     "LakeTable",
     "LoginFailure",
+    "ModelAlias",
     "ModelDeployment",
+    "ModelTag",
     "Permission",
     "Prediction",
     "Predictor",
     "PreprocessState",
+    "Project",
     "RefreshToken",
     "Role",
     "RolePermission",

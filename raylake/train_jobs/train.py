@@ -18,10 +18,11 @@ import argparse
 import logging
 import traceback
 
-from raylake.core.vocabulary import JobStatus
+from raylake.core.vocabulary import FINAL, JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
-from raylake.platform.db import make_engine
+from raylake.platform.db import make_engine, session_scope
+from raylake.platform.jobs import end_row
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
@@ -66,9 +67,10 @@ def run(settings: Settings, train_id: int, *, lean: bool = False) -> None:
                     settings, "/train/result", token, {"train_id": train_id, "result": {"error": message}}
                 )
             except Exception:  # the API is unreachable: record the failure ourselves
-                runtime.update(
-                    engine, TrainingRun, train_id, status=JobStatus.FAILED, stage="failed", error=message
-                )
+                with session_scope(engine) as session:
+                    run_row = session.get(TrainingRun, train_id)
+                    if run_row is not None and run_row.status not in FINAL:
+                        end_row(session, run_row, JobStatus.FAILED, message)  # and its model's status
             raise SystemExit(1) from exc
         runtime.post(settings, "/train/result", token, {"train_id": train_id, "result": result})
     finally:

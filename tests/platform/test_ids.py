@@ -9,9 +9,10 @@ from sqlmodel import SQLModel, select
 
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.db import _alembic_config, make_engine, session_scope
+from raylake.platform.rbac import service as rbac
 from raylake.platform.rbac.models import Role
 from raylake.platform.templates import service as templates
-from raylake.platform.tenants import service as tenants
+from raylake.platform.tenants.models import Tenant
 from raylake.schemas.templates import TemplateCreate
 from tests.factories import create_tenant, create_user, unique
 
@@ -81,7 +82,12 @@ def test_migration_0007_upgrades_a_sqlite_store_in_place(tmp_path):
     config = _alembic_config(engine)
     command.upgrade(config, "0006")
     with session_scope(engine) as session:
-        tenant_id = tenants.create_tenant(session=session, name="old").id  # roles, permissions, their links
+        # A tenant as the service made one then: roles, permissions, their links (no project before 0012).
+        tenant = Tenant(name="old")
+        session.add(tenant)
+        session.flush()
+        rbac.seed_tenant(session=session, tenant_id=tenant.id)
+        tenant_id = tenant.id
         session.add(Role(tenant_id=tenant_id, name="newest"))
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM roles WHERE name = 'newest'"))  # freed before the migration
@@ -114,7 +120,15 @@ def test_migration_0007_upgrades_a_sqlite_store_in_place(tmp_path):
     with engine.connect() as conn:
         schema = _schema(conn)
         for table, rows in before.items():  # rows, keys and links kept: no cascade while rebuilding
-            assert conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all() == rows
+            now = conn.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all()
+            assert [tuple(row)[: len(rows[0])] for row in now] == [tuple(row) for row in rows]
+        # 0012: the predictor is a registered model in its tenant's default project, trained by its runs
+        assert conn.execute(
+            text(
+                "SELECT p.status, p.task, j.name FROM predictors p JOIN projects j ON j.id = p.project_id "
+                "AND j.tenant_id = p.tenant_id"
+            )
+        ).all() == [("trained", "regression", "default")]
         assert indexes <= set(schema)
         assert "AUTOINCREMENT" in schema["roles"] and "AUTOINCREMENT" in schema["training_runs"]
         uids = conn.execute(text("SELECT uid FROM training_runs")).scalars().all()

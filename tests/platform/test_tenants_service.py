@@ -17,6 +17,7 @@ from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.inference import cleanup, forecasts
 from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs
+from raylake.platform.registry import projects
 from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.templates import service as templates
 from raylake.platform.tenancy import Principal
@@ -59,10 +60,14 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         )
         predictor = Predictor(
             tenant_id=tenant_id,
+            project_id=projects.default_project(session, tenant_id).id,  # type: ignore[arg-type]
             predictor_name=unique("p"),
             domain="d",
             problem_type="Forecasting",
+            task="forecasting",
+            owner="a",
             created_by="a",
+            updated_by="a",
         )
         session.add(predictor)
         session.flush()
@@ -209,8 +214,11 @@ def test_deleting_a_run_a_prediction_and_a_dataset_removes_what_each_owns(engine
     assert sorted(after.tables) == sorted(t for t in before.tables if not t.startswith("gold."))
     assert sorted(still_there(ctx, before)) == sorted(after.tables)
     assert after.stored == [k for k in before.stored if not k.startswith(("models/", "predictions/"))]
-    for table in ("training_runs", "predictors", "preprocess_states", "model_deployments"):
+    for table in ("training_runs", "preprocess_states", "model_deployments"):
         assert table not in after.rows
+    with session_scope(engine) as session:  # the model outlives its last version, as a draft
+        (model,) = session.exec(select(Predictor).where(Predictor.tenant_id == admin.tenant_id)).all()
+        assert model.status == "draft"
     with session_scope(engine) as session:  # the forecast stays in the log, without the table it pointed at
         logged = session.exec(select(Prediction).where(Prediction.tenant_id == admin.tenant_id)).all()
         assert [(p.prediction_type, p.train_id, p.gold_table) for p in logged] == [("forecast", None, None)]
@@ -219,4 +227,7 @@ def test_deleting_a_run_a_prediction_and_a_dataset_removes_what_each_owns(engine
         datasets.delete_dataset(session=session, ctx=ctx, principal=admin, dataset_id=dataset_id)
     after = inventory(engine, ctx, admin.tenant_id)
     assert after.tables == {} and after.stored == [] and still_there(ctx, before) == []
-    assert set(after.rows) == {"tenants", "users", "roles", "permissions", "templates", "predictions"}
+    assert set(after.rows) == {
+        *("tenants", "users", "roles", "permissions", "templates", "predictions"),
+        *("projects", "predictors"),  # the default project and the model, a draft without versions
+    }

@@ -3,7 +3,8 @@
 A prediction's checks need the run (tenant, status, columns, preprocessing), its predictor and its
 dedicated deployment: three queries, more CPU than the prediction itself. Each API replica keeps the
 ``Servable`` for ``RAYLAKE_INFERENCE_CACHE_S`` (0 turns it off), keyed by who may see it (tenant, or
-superuser) and the train id. Only servable models are kept: an unfinished run is asked about again.
+superuser) and the train id (or a registry model's version or alias). Only servable models are kept:
+an unfinished run is asked about again.
 
 Deleting a run, switching its preprocessing or (un)deploying it clears this replica's cache at once;
 another API replica notices within ``RAYLAKE_INFERENCE_CACHE_S`` (its model replica refuses a
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from starlette.concurrency import run_in_threadpool
 
@@ -27,14 +28,15 @@ MAX_ENTRIES = 10_000
 class ServableCache:
     def __init__(self, ttl_s: float) -> None:
         self._ttl = ttl_s
-        self._entries: dict[tuple[str, bool, int], tuple[float, Servable]] = {}
+        self._entries: dict[tuple[str, bool, Hashable], tuple[float, Servable]] = {}
         self._lock = threading.Lock()
 
     async def resolve(
-        self, principal: Principal, train_id: int, describe: Callable[[], Servable]
+        self, principal: Principal, name: Hashable, describe: Callable[[], Servable]
     ) -> Servable:
-        """The cached description, or ``describe()`` run in a worker thread (it queries the store)."""
-        key = (principal.tenant_id, principal.is_superuser, train_id)
+        """The cached description, or ``describe()`` run in a worker thread (it queries the store).
+        ``name`` is a train id, or ``(model id, version)`` for the registry's versions and aliases."""
+        key = (principal.tenant_id, principal.is_superuser, name)
         entry = self._entries.get(key)
         if entry is not None and time.monotonic() < entry[0]:
             return entry[1]

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
-from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
 from raylake.platform.deps import (
     MAX_ID,
@@ -22,12 +21,9 @@ from raylake.platform.deps import (
     SettingsDep,
     allow,
 )
-from raylake.platform.inference import cleanup, forecasts, service
+from raylake.platform.inference import cleanup, forecasts, hotpath, service
 from raylake.platform.inference.deps import GatewayDep, LogDep
-from raylake.platform.inference.gateway import ServeGateway
-from raylake.platform.inference.log import PredictionLog
 from raylake.platform.inference.models import Prediction
-from raylake.platform.tenancy import Principal
 from raylake.schemas.inference import (
     BatchCallback,
     BatchRequest,
@@ -45,47 +41,13 @@ from raylake.schemas.inference import PredictionLog as PredictionLogOut
 from raylake.schemas.training import CallbackAck, StatusMessage
 
 router = APIRouter(prefix="/inference", tags=["inference"])
-INLINE_ROWS = 50  # more rows than this are parsed in a worker thread, off the event loop
 ModelId = Annotated[int, Query(ge=1, le=MAX_ID)]
-
-
-def _describe(request: Request, principal: Principal, train_id: int) -> service.Servable:
-    with session_scope(request.app.state.engine) as session:
-        return service.describe(session=session, principal=principal, train_id=train_id)
 
 
 @router.post("/", response_model=PredictResponse, response_model_exclude_none=True)
 async def predict(request: Request, principal: allow("inference:run"), body: PredictRequest) -> dict:
-    """The hot path: no database session of its own. The model's description comes from this
-    replica's short-lived cache (``cache.py``), the caller from the principal cache, and the replica
-    call is awaited on the event loop. The app's parts are read from ``app.state`` here rather than
-    through one dependency each: every dependency is resolved per request."""
-    state = request.app.state
-    settings: Settings = state.settings
-    gateway: ServeGateway = state.gateway
-    prediction_log: PredictionLog = state.prediction_log
-    servable = await state.servables.resolve(
-        principal, body.train_id, lambda: _describe(request, principal, body.train_id)
-    )
-    if body.instances is not None and len(body.instances) > INLINE_ROWS:
-        prepared = await run_in_threadpool(
-            lambda: service.prepare(servable=servable, settings=settings, request=body)
-        )
-    else:
-        prepared = service.prepare(servable=servable, settings=settings, request=body)
-    results = await gateway.predict(prepared.key, prepared.app_name, prepared.rows, body.explain)
-    run = prepared.run
-    prediction_log.record(
-        tenant_id=run.tenant_id,
-        train_id=run.id,  # type: ignore[arg-type]
-        predictor_name=prepared.predictor.predictor_name,
-        problem_type=run.problem_type,
-        domain_name=run.domain,
-        username=principal.username,
-        accuracy=prepared.accuracy,
-        rows=len(prepared.rows),
-        sample=body.features if body.features is not None else (body.instances or [None])[0],
-    )
+    """The hot path (``hotpath.py``): no database session, no per-part dependencies."""
+    prepared, results = await hotpath.predict(request, principal, body)
     return service.response(prepared, results)
 
 

@@ -1,31 +1,122 @@
-"""The model registry's tables: predictors (the registered models users name and deploy) and the
-dedicated deployments of their versions. A predictor's versions are its training runs
-(``training/models.py``); registry views are queries over these rows, not a second store.
+"""The model registry's tables: projects, models (``predictors``: the registered models users name,
+train and deploy), their tags and aliases, and the dedicated deployments of their versions.
+
+A model's versions are its training runs (``training/models.py``); registry views are queries over
+these rows, not a second store.
 """
 
 from datetime import datetime
+from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from raylake.core.vocabulary import ModelStatus, ModelType
 from raylake.platform.clock import utcnow
 
+DEFAULT_PROJECT = "default"
 
-class Predictor(SQLModel, table=True):
-    __tablename__ = "predictors"
+
+def new_uid() -> str:
+    return str(uuid4())
+
+
+class Project(SQLModel, table=True):
+    """A tenant's group of models; every tenant has one named ``default``."""
+
+    __tablename__ = "projects"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "predictor_name", name="uq_predictor_tenant_name"),
+        UniqueConstraint("tenant_id", "name", name="uq_project_tenant_name"),
         {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=36, unique=True)
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    name: str = Field(max_length=128)
+    description: str | None = Field(default=None, max_length=2000)
+    created_by: str = Field(max_length=64)
+    updated_by: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Predictor(SQLModel, table=True):
+    """A registered model: what it predicts, from which data contract, and where it is in its lifecycle.
+
+    ``predictor_name`` is the model's name (the reference's word for it on ``/train/``)."""
+
+    __tablename__ = "predictors"
+    __table_args__ = (
+        UniqueConstraint("project_id", "predictor_name", name="uq_predictor_project_name"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_uid, max_length=36, unique=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    project_id: int = Field(foreign_key="projects.id", index=True)
     predictor_name: str = Field(max_length=128)
+    description: str | None = Field(default=None, max_length=2000)
     domain: str = Field(max_length=128)
     problem_type: str = Field(max_length=32)
+    task: str = Field(max_length=32)
+    model_type: str = Field(default=ModelType.AUTO.value, max_length=32)
+    template_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("templates.id", ondelete="SET NULL"), nullable=True),
+    )
+    dataset_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("datasets.id", ondelete="SET NULL"), nullable=True),
+    )
+    target: str | None = Field(default=None, max_length=128)
+    training_config: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # "metadata" is SQLAlchemy's own attribute on every model: the column keeps the name, not the attribute.
+    model_metadata: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    metrics: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    owner: str = Field(max_length=64)
+    status: str = Field(default=ModelStatus.DRAFT.value, max_length=16, index=True)
     created_by: str = Field(max_length=64)
+    updated_by: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     modified_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelTag(SQLModel, table=True):
+    """One tag of a model (a row each, so "every one of these tags" is an indexed query)."""
+
+    __tablename__ = "model_tags"
+    __table_args__ = (
+        UniqueConstraint("model_id", "tag", name="uq_model_tag"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=36)
+    model_id: int = Field(foreign_key="predictors.id", index=True, ondelete="CASCADE")
+    tag: str = Field(max_length=64, index=True)
+
+
+class ModelAlias(SQLModel, table=True):
+    """A name (``production``, ``staging``) for one version of a model."""
+
+    __tablename__ = "model_aliases"
+    __table_args__ = (
+        UniqueConstraint("model_id", "alias", name="uq_model_alias"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=36)
+    model_id: int = Field(foreign_key="predictors.id", index=True, ondelete="CASCADE")
+    alias: str = Field(max_length=64)
+    train_id: int = Field(foreign_key="training_runs.id", index=True, ondelete="CASCADE")
+    created_by: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class ModelDeployment(SQLModel, table=True):

@@ -21,6 +21,7 @@ from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.ray_jobs.service import USAGES
 from raylake.platform.rbac import service as rbac
+from raylake.platform.registry import projects
 from raylake.platform.registry.models import ModelDeployment
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants.models import Tenant
@@ -34,6 +35,7 @@ def create_tenant(*, session: Session, name: str) -> Tenant:
     session.add(tenant)
     session.flush()
     rbac.seed_tenant(session=session, tenant_id=tenant.id)
+    projects.default_project(session, tenant.id)
     return tenant
 
 

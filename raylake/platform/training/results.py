@@ -17,6 +17,7 @@ from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import Conflict, Invalid, RaylakeError, Unauthorized
 from raylake.platform.jobs import RayJobs
+from raylake.platform.registry import lifecycle
 from raylake.platform.training import importance
 from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.schemas.training import TrainResult
@@ -43,6 +44,7 @@ def record(
         run.status, run.stage, run.error = JobStatus.FAILED, "failed", result.error[:2000]
         session.add(run)
         session.flush()
+        lifecycle.run_ended(session, run)
         return
     prefix = model_prefix(run) + "/"
     preprocess = result.preprocess or {}
@@ -75,6 +77,7 @@ def record(
     run.status, run.stage, run.percent, run.error = JobStatus.COMPLETED, "done", 100, None
     session.add(run)
     session.flush()
+    lifecycle.run_ended(session, run)
     if run.shap_enabled:
         try:
             importance.submit(

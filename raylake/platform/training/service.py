@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from raylake.core.layout import model_prefix
-from raylake.core.vocabulary import FINAL, ColumnAttribute, JobStatus, ProblemType
+from raylake.core.vocabulary import FINAL, ColumnAttribute, JobStatus, ModelType, ProblemType, Task
 from raylake.ml import algorithms
 from raylake.platform import callbacks, standby
 from raylake.platform.clock import utcnow
@@ -27,6 +27,7 @@ from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import run_prefix
 from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
+from raylake.platform.registry import lifecycle, projects
 from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import forecasting, validation
@@ -75,6 +76,15 @@ def details(*, session: Session, principal: Principal, request: DetailsRequest) 
     }
 
 
+def latest_run(session: Session, predictor: Predictor) -> TrainingRun | None:
+    """The model's newest version, whatever its status."""
+    return session.exec(
+        select(TrainingRun)
+        .where(TrainingRun.predictor_id == predictor.id)
+        .order_by(col(TrainingRun.version).desc())
+    ).first()
+
+
 def latest_completed(session: Session, predictor: Predictor) -> TrainingRun | None:
     return session.exec(
         select(TrainingRun)
@@ -108,24 +118,35 @@ def create(
     jobs: RayJobs,
     principal: Principal,
     request: TrainRequest,
+    model: Predictor | None = None,
 ) -> TrainingRun:
+    """Train a new version of the model named ``predictor_name`` in the tenant's default project (made
+    when new), or of ``model`` (the registry's ``POST /models/{id}/train``)."""
     kind = validation.problem_type(request.problem_type)
     dataset = _dataset(session, principal, request.dataset_id)
     _trainable(dataset)
     roles = validation.roles(dataset, request.columns)
     forecast = kind == "Forecasting"
-    predictor = session.exec(
-        select(Predictor).where(
-            Predictor.tenant_id == dataset.tenant_id, Predictor.predictor_name == request.predictor_name
-        )
-    ).first()
+    project = projects.default_project(session, dataset.tenant_id, principal.username)
+    predictor = (
+        model
+        or session.exec(
+            select(Predictor).where(
+                Predictor.project_id == project.id, Predictor.predictor_name == request.predictor_name
+            )
+        ).first()
+    )
+    if predictor is not None:
+        lifecycle.check_usable(predictor, "trained")
+        if predictor.problem_type != kind:
+            raise Invalid(f"model {predictor.predictor_name!r} is {predictor.problem_type}, not {kind}")
+    # A registered model without versions (a draft) takes its first one here, like a new name.
+    has_versions = predictor is not None and latest_run(session, predictor) is not None
     parent: TrainingRun | None = None
     base_snapshot: int | None = None
     if request.is_incremental:
         if predictor is None:
             raise Invalid(f"no predictor named {request.predictor_name!r} to continue (is_incremental)")
-        if predictor.problem_type != kind:
-            raise Invalid(f"predictor {predictor.predictor_name!r} is {predictor.problem_type}, not {kind}")
         parent = latest_completed(session, predictor)
         if parent is None:
             raise Invalid(f"predictor {predictor.predictor_name!r} has no completed version to continue")
@@ -154,7 +175,7 @@ def create(
             if parent.dataset_id == dataset.id:
                 base_snapshot = parent.snapshot_id
     else:
-        if predictor is not None:
+        if has_versions and model is None:
             raise Conflict(
                 f"predictor {request.predictor_name!r} already exists: choose another name, or set "
                 "is_incremental to train a new version of it"
@@ -167,22 +188,38 @@ def create(
         else:
             algorithm = validation.algorithm(request.algorithm, kind)
             params = validation.params(algorithm, request.params)
+    target = next((r for r in roles if r["attribute"] == "Target"), None)
+    task = Task.FORECASTING if forecast else Task.REGRESSION
     if not forecast:
-        target = next(r for r in roles if r["attribute"] == "Target")
-        validation.check_target(
-            validation.read_target(ctx, dataset, target["name"], target["data_type"]), kind
-        )
+        assert target is not None
+        read = validation.read_target(ctx, dataset, target["name"], target["data_type"])
+        validation.check_target(read, kind)
+        if kind == ProblemType.CLASSIFICATION:
+            task = Task.BINARY_CLASSIFICATION if read.classes <= 2 else Task.MULTICLASS_CLASSIFICATION
 
     if predictor is None:
+        assert project.id is not None
         predictor = Predictor(
             tenant_id=dataset.tenant_id,
+            project_id=project.id,
             predictor_name=request.predictor_name,
             domain=request.domain,
             problem_type=kind,
+            task=task,
+            model_type=ModelType.FORECASTER if forecast else algorithms.model_type_of(algorithm),
+            dataset_id=dataset.id,
+            template_id=dataset.template_id,
+            target=target["name"] if target else None,
+            owner=principal.username,
             created_by=principal.username,
+            updated_by=principal.username,
         )
         session.add(predictor)
         session.flush()
+    elif not has_versions:
+        predictor.task, predictor.dataset_id = task, predictor.dataset_id or dataset.id
+        predictor.target = predictor.target or (target["name"] if target else None)
+    lifecycle.start_training(session, predictor, principal.username)
     version = session.exec(
         select(func.coalesce(func.max(TrainingRun.version), 0)).where(
             TrainingRun.predictor_id == predictor.id
@@ -319,10 +356,7 @@ def delete(
     predictor = predictor_of(session, run)
     session.delete(run)
     session.flush()
-    remaining = session.exec(select(TrainingRun.id).where(TrainingRun.predictor_id == predictor.id)).first()
-    if remaining is None:
-        session.delete(predictor)
-        session.flush()
+    lifecycle.versions_gone(session, predictor, principal.username)
     cleanup.drop_run_tables(ctx, run)
     ctx.store.delete_prefix(model_prefix(run))
     inference.forget_after_commit(session, gateway, run_prefix(run.tenant_id, run.id))  # type: ignore[arg-type]

@@ -1,0 +1,73 @@
+"""A worker's report on a version (the reference's training-complete / training-failure): the same
+per-run secret and the same recording as ``train/result`` (``training/results.py``)."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from raylake.platform.config import Settings
+from raylake.platform.errors import NotFound, Unauthorized
+from raylake.platform.jobs import RayJobs
+from raylake.platform.registry.models import Predictor
+from raylake.platform.registry.versions import resolve
+from raylake.platform.training import results
+from raylake.platform.training.models import TrainingRun
+from raylake.schemas.registry import VersionComplete, VersionFailure
+from raylake.schemas.training import TrainResult, TrainResultBody
+
+
+def _run(session: Session, model_id: int, version: str) -> TrainingRun:
+    """The version's run; an unknown one is indistinguishable from a wrong token (401)."""
+    model = session.get(Predictor, model_id)
+    if model is None:
+        raise Unauthorized("Invalid callback token")
+    try:
+        return resolve(session, model, version)
+    except NotFound:
+        raise Unauthorized("Invalid callback token") from None
+
+
+def complete(
+    *,
+    session: Session,
+    settings: Settings,
+    jobs: RayJobs,
+    token: str | None,
+    model_id: int,
+    version: str,
+    body: VersionComplete,
+) -> None:
+    run = _run(session, model_id, version)
+    result = TrainResultBody.model_validate(body.model_dump(exclude={"artifact_path", "training_metrics"}))
+    result.path = result.path or body.artifact_path
+    if body.training_metrics:
+        result.metrics = {**(result.metrics or {}), "training": body.training_metrics}
+    assert run.id is not None
+    results.record(
+        session=session,
+        settings=settings,
+        jobs=jobs,
+        token=token,
+        body=TrainResult(train_id=run.id, result=result),
+    )
+
+
+def fail(
+    *,
+    session: Session,
+    settings: Settings,
+    jobs: RayJobs,
+    token: str | None,
+    model_id: int,
+    version: str,
+    body: VersionFailure,
+) -> None:
+    run = _run(session, model_id, version)
+    assert run.id is not None
+    results.record(
+        session=session,
+        settings=settings,
+        jobs=jobs,
+        token=token,
+        body=TrainResult(train_id=run.id, result=TrainResultBody(error=body.reason)),
+    )

@@ -1,0 +1,312 @@
+"""The model registry's routes: projects, models, versions, aliases, describe, infer, worker callbacks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import ValidationError
+
+from raylake.core.vocabulary import MAX_ID, ModelStatus, Task
+from raylake.platform.db import session_scope
+from raylake.platform.deps import (
+    CallbackTokenDep,
+    ForgetServables,
+    IdPath,
+    JobCallback,
+    JobsDep,
+    LakeDep,
+    SessionDep,
+    SettingsDep,
+    allow,
+)
+from raylake.platform.errors import Invalid
+from raylake.platform.inference import hotpath
+from raylake.platform.inference import service as inference
+from raylake.platform.inference.deps import GatewayDep
+from raylake.platform.registry import callbacks, projects, service, versions
+from raylake.platform.tenancy import Principal
+from raylake.schemas.inference import PredictRequest
+from raylake.schemas.registry import (
+    AliasName,
+    AliasPublic,
+    AliasSet,
+    Describe,
+    InferRequest,
+    ModelCreate,
+    ModelPublic,
+    ModelsPublic,
+    ModelTrainRequest,
+    ModelUpdate,
+    ProjectCreate,
+    ProjectPublic,
+    ProjectsPublic,
+    ProjectUpdate,
+    VersionComplete,
+    VersionFailure,
+    VersionPublic,
+    VersionsPublic,
+)
+from raylake.schemas.training import CallbackAck
+
+router = APIRouter(tags=["registry"])
+Version = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+
+
+@router.post("/projects", response_model=ProjectPublic, status_code=201)
+def create_project(session: SessionDep, principal: allow("train:run"), body: ProjectCreate) -> ProjectPublic:
+    return projects.public(session, projects.create_project(session=session, principal=principal, data=body))
+
+
+@router.get("/projects", response_model=ProjectsPublic)
+def list_projects(
+    session: SessionDep, principal: allow("train:read"), limit: Limit = 50, offset: Offset = 0
+) -> ProjectsPublic:
+    rows, total = projects.list_projects(session=session, principal=principal, skip=offset, limit=limit)
+    return ProjectsPublic(
+        items=[projects.public(session, p) for p in rows], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/projects/{project_id}", response_model=ProjectPublic)
+def read_project(session: SessionDep, principal: allow("train:read"), project_id: IdPath) -> ProjectPublic:
+    return projects.public(
+        session, projects.get_project(session=session, principal=principal, project_id=project_id)
+    )
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectPublic)
+def update_project(
+    session: SessionDep, principal: allow("train:run"), project_id: IdPath, body: ProjectUpdate
+) -> ProjectPublic:
+    project = projects.update_project(session=session, principal=principal, project_id=project_id, data=body)
+    return projects.public(session, project)
+
+
+@router.delete("/projects/{project_id}", status_code=204)
+def delete_project(session: SessionDep, principal: allow("train:run"), project_id: IdPath) -> Response:
+    projects.delete_project(session=session, principal=principal, project_id=project_id)
+    return Response(status_code=204)
+
+
+@router.post("/models", response_model=ModelPublic, status_code=201)
+def create_model(session: SessionDep, principal: allow("train:run"), body: ModelCreate) -> ModelPublic:
+    return service.public(session, service.create_model(session=session, principal=principal, data=body))
+
+
+@router.get("/models", response_model=ModelsPublic)
+def list_models(
+    session: SessionDep,
+    principal: allow("train:read"),
+    project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    status: ModelStatus | None = None,
+    task: Task | None = None,
+    tag: Annotated[list[str] | None, Query(max_length=20)] = None,
+    search: Annotated[str | None, Query(max_length=128)] = None,
+    filter: Annotated[list[str] | None, Query(max_length=20)] = None,
+    ordering: Annotated[str | None, Query(max_length=256)] = None,
+    latest_only: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> ModelsPublic:
+    """Models matching every condition; each with all its versions, or only its latest (``latest_only``)."""
+    rows, total = service.list_models(
+        session=session,
+        principal=principal,
+        project_id=project_id,
+        status=status,
+        task=task,
+        tags=tag or (),
+        search=search,
+        filters=filter or (),
+        ordering=ordering,
+        limit=limit,
+        offset=offset,
+    )
+    items = service.public_many(session, rows, latest_only=latest_only)
+    return ModelsPublic(items=items, total=total, limit=limit, offset=offset)
+
+
+@router.get("/models/{model_id}", response_model=ModelPublic)
+def read_model(session: SessionDep, principal: allow("train:read"), model_id: IdPath) -> ModelPublic:
+    return service.public(session, service.get_model(session=session, principal=principal, model_id=model_id))
+
+
+@router.patch("/models/{model_id}", response_model=ModelPublic, dependencies=[ForgetServables])
+def update_model(
+    session: SessionDep, principal: allow("train:run"), model_id: IdPath, body: ModelUpdate
+) -> ModelPublic:
+    model = service.update_model(session=session, principal=principal, model_id=model_id, data=body)
+    return service.public(session, model)
+
+
+@router.delete("/models/{model_id}", status_code=204, dependencies=[ForgetServables])
+def delete_model(
+    session: SessionDep,
+    ctx: LakeDep,
+    jobs: JobsDep,
+    gateway: GatewayDep,
+    principal: allow("train:run"),
+    model_id: IdPath,
+) -> Response:
+    service.delete_model(
+        session=session, ctx=ctx, jobs=jobs, principal=principal, model_id=model_id, gateway=gateway
+    )
+    return Response(status_code=204)
+
+
+@router.post("/models/{model_id}/train", response_model=ModelPublic, status_code=202)
+def train_model(
+    session: SessionDep,
+    settings: SettingsDep,
+    ctx: LakeDep,
+    jobs: JobsDep,
+    principal: allow("train:run"),
+    model_id: IdPath,
+    body: ModelTrainRequest | None = None,
+) -> ModelPublic:
+    """Start the next version on Ray: 202, the model ``training``; then ``trained`` or ``failed``."""
+    run = versions.train(
+        session=session,
+        settings=settings,
+        ctx=ctx,
+        jobs=jobs,
+        principal=principal,
+        model_id=model_id,
+        body=body or ModelTrainRequest(),
+    )
+    return service.public(
+        session, service.get_model(session=session, principal=principal, model_id=run.predictor_id)
+    )
+
+
+@router.get("/models/{model_id}/versions", response_model=VersionsPublic)
+def list_versions(session: SessionDep, principal: allow("train:read"), model_id: IdPath) -> VersionsPublic:
+    items = versions.list_versions(session=session, principal=principal, model_id=model_id)
+    return VersionsPublic(items=items, total=len(items))
+
+
+@router.get("/models/{model_id}/versions/{version}", response_model=VersionPublic)
+def read_version(
+    session: SessionDep, principal: allow("train:read"), model_id: IdPath, version: Version
+) -> VersionPublic:
+    return versions.get_version(session=session, principal=principal, model_id=model_id, version=version)
+
+
+@router.get("/models/{model_id}/versions/{version}/describe", response_model=Describe)
+def describe_version(
+    session: SessionDep, principal: allow("train:read"), model_id: IdPath, version: Version
+) -> Describe:
+    return versions.describe(session=session, principal=principal, model_id=model_id, version=version)
+
+
+def _servable(request: Request, principal: Principal, model_id: int, version: str) -> inference.Servable:
+    with session_scope(request.app.state.engine) as session:
+        run = versions.servable(session, principal, model_id, version)
+        assert run.id is not None
+        return inference.describe(session=session, principal=principal, train_id=run.id)
+
+
+@router.post("/models/{model_id}/versions/{version}/infer")
+async def infer(
+    request: Request,
+    principal: allow("inference:run"),
+    model_id: IdPath,
+    version: Version,
+    body: InferRequest,
+) -> dict:
+    """Flat named fields in, flat outputs back (``prediction``, and ``probabilities`` for classifiers);
+    ``{"instances": [...]}`` for many rows. The same model replicas as ``POST /inference/``."""
+    servable = await request.app.state.servables.resolve(
+        principal, ("version", model_id, version), lambda: _servable(request, principal, model_id, version)
+    )
+    fields = body.model_extra or {}
+    if body.instances is not None and fields:
+        raise Invalid(f"give named fields or instances, not both (also got: {', '.join(sorted(fields))})")
+    try:
+        predict = PredictRequest(
+            train_id=servable.run.id,  # type: ignore[arg-type]
+            features=None if body.instances is not None else fields,
+            instances=body.instances,
+        )
+    except ValidationError as exc:
+        raise Invalid(
+            f"feature values must be strings, numbers, booleans or null: {exc.errors()[0]['msg']}"
+        ) from None
+    prepared, results = await hotpath.predict(request, principal, predict)
+    if prepared.single:
+        return results[0]
+    return {"predictions": results}
+
+
+@router.put("/models/{model_id}/aliases/{alias}", response_model=AliasPublic, dependencies=[ForgetServables])
+def set_alias(
+    session: SessionDep, principal: allow("train:run"), model_id: IdPath, alias: AliasName, body: AliasSet
+) -> AliasPublic:
+    return versions.set_alias(
+        session=session, principal=principal, model_id=model_id, alias=alias, version=body.version
+    )
+
+
+@router.delete("/models/{model_id}/aliases/{alias}", status_code=204, dependencies=[ForgetServables])
+def delete_alias(
+    session: SessionDep, principal: allow("train:run"), model_id: IdPath, alias: AliasName
+) -> Response:
+    versions.delete_alias(session=session, principal=principal, model_id=model_id, alias=alias)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/models/{model_id}/versions/{version}/training-complete",
+    response_model=CallbackAck,
+    dependencies=[JobCallback],
+)
+def training_complete(
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    token: CallbackTokenDep,
+    model_id: IdPath,
+    version: Version,
+    body: VersionComplete,
+) -> CallbackAck:
+    """A worker reports a version trained (its run's callback secret in ``X-Callback-Token``)."""
+    callbacks.complete(
+        session=session,
+        settings=settings,
+        jobs=jobs,
+        token=token,
+        model_id=model_id,
+        version=version,
+        body=body,
+    )
+    return CallbackAck(message="Training result received")
+
+
+@router.post(
+    "/models/{model_id}/versions/{version}/training-failure",
+    response_model=CallbackAck,
+    dependencies=[JobCallback],
+)
+def training_failure(
+    session: SessionDep,
+    settings: SettingsDep,
+    jobs: JobsDep,
+    token: CallbackTokenDep,
+    model_id: IdPath,
+    version: Version,
+    body: VersionFailure,
+) -> CallbackAck:
+    """A worker reports a version failed (its run's callback secret in ``X-Callback-Token``)."""
+    callbacks.fail(
+        session=session,
+        settings=settings,
+        jobs=jobs,
+        token=token,
+        model_id=model_id,
+        version=version,
+        body=body,
+    )
+    return CallbackAck(message="Training failure received")

@@ -1,0 +1,210 @@
+"""API contracts of the model registry: projects, models, versions, aliases, describe and infer."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
+from raylake.schemas.common import Strict
+from raylake.schemas.inference import FeatureValue
+from raylake.schemas.training import PredictorName, TrainResultBody
+
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+ProjectName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")
+]
+Description = Annotated[str, StringConstraints(max_length=2000)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+AliasName = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+]
+# Free key/values: small, so a model row stays a row.
+Metadata = Annotated[dict[str, Any], Field(max_length=100)]
+
+
+class ProjectCreate(Strict):
+    name: ProjectName
+    description: Description | None = None
+
+
+class ProjectUpdate(Strict):
+    name: ProjectName | None = None
+    description: Description | None = None
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    uid: str
+    name: str
+    description: str | None
+    models: int
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectsPublic(BaseModel):
+    items: list[ProjectPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class TrainingConfig(Strict):
+    """How a model's versions are trained (``POST /models/{id}/train`` may override any of it)."""
+
+    algorithm: str | None = None
+    params: dict[str, Any] | None = None
+    columns: Annotated[list[dict[str, Any]], Field(max_length=2000)] | None = None
+    domain: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = (
+        None
+    )
+    time_budget_s: Annotated[int, Field(ge=5, le=24 * 3600)] | None = None
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    shap_enabled: bool | None = None
+    forecast_horizon: Annotated[int, Field(ge=1)] | None = None
+    frequency: Annotated[str, StringConstraints(min_length=1, max_length=16)] | None = None
+    interval_level: Annotated[float, Field(ge=0.5, le=0.99)] | None = None
+
+
+class ModelCreate(Strict):
+    name: PredictorName
+    project_id: RowId | None = None  # the tenant's default project when absent
+    description: Description | None = None
+    task: Task
+    model_type: ModelType = ModelType.AUTO
+    template_id: RowId | None = None
+    dataset_id: RowId | None = None
+    target: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    training_config: TrainingConfig = TrainingConfig()
+    metadata: Metadata = {}
+    tags: Tags = []
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class ModelUpdate(Strict):
+    name: PredictorName | None = None
+    description: Description | None = None
+    status: ModelStatus | None = None
+    metrics: Metadata | None = None
+    metadata: Metadata | None = None
+    tags: Tags | None = None
+
+
+class VersionSummary(BaseModel):
+    version: str
+    train_id: int
+    status: str
+    algorithm: str
+    aliases: list[str]
+    created_at: datetime
+
+
+class ModelPublic(BaseModel):
+    id: int
+    uid: str
+    name: str
+    description: str | None
+    project_id: int
+    task: Task
+    model_type: str
+    template_id: int | None
+    dataset_id: int | None
+    target: str | None
+    training_config: dict[str, Any]
+    metadata: dict[str, Any]
+    metrics: dict[str, Any] | None
+    tags: list[str]
+    owner: str
+    status: ModelStatus
+    aliases: dict[str, str]
+    versions: list[VersionSummary]
+    created_by: str
+    updated_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ModelsPublic(BaseModel):
+    items: list[ModelPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ModelTrainRequest(Strict):
+    dataset_id: RowId | None = None
+    training_config: TrainingConfig | None = None
+
+
+class VersionPublic(BaseModel):
+    model_id: int
+    version: str
+    train_id: int
+    status: str
+    stage: str
+    percent: int
+    error: str | None
+    algorithm: str
+    dataset_id: int | None
+    dataset_name: str
+    snapshot_id: int | None
+    metrics: dict[str, Any] | None
+    artifact_key: str | None
+    aliases: list[str]
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class VersionsPublic(BaseModel):
+    items: list[VersionPublic]
+    total: int
+
+
+class AliasSet(Strict):
+    version: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class AliasPublic(BaseModel):
+    model_id: int
+    alias: str
+    version: str
+    train_id: int
+
+
+class Describe(BaseModel):
+    """The reference's ``describe`` (description, features, target, performance) and JSON Schemas."""
+
+    model_id: int
+    version: str
+    description: str
+    features: list[str]
+    target: str | None
+    performance: dict[str, Any]
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any]
+
+
+class InferRequest(BaseModel):
+    """Flat named fields for one row, or ``{"instances": [...]}`` for many (no other fields then)."""
+
+    model_config = {"extra": "allow"}
+
+    instances: Annotated[list[dict[str, FeatureValue]], Field(min_length=1)] | None = None
+
+
+class VersionComplete(TrainResultBody):
+    """A worker's training-complete report: ``train/result``'s body, with the reference's names too."""
+
+    artifact_path: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    training_metrics: dict[str, Any] | None = None
+
+
+class VersionFailure(BaseModel):
+    """A worker's training-failure report."""
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
