@@ -1,4 +1,4 @@
-"""The events feed's logic: emitting an event (with its webhook deliveries) in the caller's transaction,
+"""The events feed's logic: emitting an event (``outbox.emit``, re-exported) in the caller's transaction,
 the tenants' webhooks, their deliveries, and the event body both channels send.
 
 Nothing here commits: an event is written by the same transaction as the change it reports.
@@ -21,6 +21,7 @@ from raylake.platform.config import Settings
 from raylake.platform.db import paged
 from raylake.platform.errors import Invalid
 from raylake.platform.events.models import Event, Webhook, WebhookDelivery
+from raylake.platform.events.outbox import emit as emit  # jobs write events too: it imports no service
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.schemas.events import (
     DeliveriesPublic,
@@ -31,7 +32,6 @@ from raylake.schemas.events import (
 )
 
 SIGNATURE_HEADER = "X-Raylake-Signature"
-SETTLED = (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED)
 
 
 def iso_z(moment: datetime) -> str:
@@ -59,24 +59,6 @@ def encode(event: Event) -> bytes:
 def sign(secret: str, content: bytes) -> str:
     """The ``X-Raylake-Signature`` value: ``sha256=`` and the HMAC-SHA256 of the body, in hex."""
     return "sha256=" + hmac.new(secret.encode(), content, hashlib.sha256).hexdigest()
-
-
-def emit(session: Session, *, tenant_id: str, type: EventType, payload: dict[str, Any]) -> Event:
-    """Record an event in the caller's transaction, and a pending delivery for each of the tenant's
-    active webhooks subscribed to its type; committed (or rolled back) with the change it reports."""
-    data = json.loads(json.dumps(payload, default=str))  # what the store keeps is what clients get
-    event = Event(tenant_id=tenant_id, type=EventType(type), payload=data)
-    session.add(event)
-    session.flush()
-    assert event.id is not None
-    hooks = session.exec(
-        select(Webhook).where(Webhook.tenant_id == tenant_id, col(Webhook.is_active).is_(True))
-    ).all()
-    for hook in hooks:
-        if event.type in hook.events:
-            assert hook.id is not None
-            session.add(WebhookDelivery(tenant_id=tenant_id, webhook_id=hook.id, event_id=event.id))
-    return event
 
 
 def latest_event_id(session: Session) -> int:
