@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ bench-forecast-scale: $(STAMP)
 # Needs the platform running (`make run`).
 bench-memory: $(STAMP)
 	$(BIN)/python bench/memory.py
+
+# Needs `make run`: listing 100 to 10,000 models, infer by alias vs /inference/, event latency.
+bench-registry: $(STAMP)
+	$(BIN)/python bench/registry.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)

@@ -51,7 +51,8 @@ async def _worker(
         headers = {**headers, "Content-Type": "application/json", "Content-Length": str(len(body))}
     extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     method = "GET" if body is None else "POST"
-    request = (f"{method} {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}\r\n").encode()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    request = (f"{method} {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{extra}\r\n").encode()
     request += body or b""
     errors = 0
     try:
