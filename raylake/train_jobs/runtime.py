@@ -21,13 +21,15 @@ from sqlalchemy import Engine
 from sqlalchemy import update as sa_update
 from sqlmodel import SQLModel
 
-from raylake.core.vocabulary import FINAL
+from raylake.core.vocabulary import FINAL, EventType
 from raylake.platform import callbacks
 from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
+from raylake.platform.events.outbox import emit
 from raylake.platform.jobs import LEASE_RENEW_S
+from raylake.platform.training.models import TrainingRun
 
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5
@@ -81,9 +83,17 @@ def claim(engine: Engine, model: type[T], row_id: int) -> T:
     return row
 
 
-def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -> None:
+def update(
+    engine: Engine,
+    model: type[SQLModel],
+    row_id: int,
+    *,
+    event: tuple[EventType, dict[str, Any]] | None = None,
+    **changes: Any,
+) -> None:
     """Change the job's row in one conditional UPDATE that leaves an ended row as it is: a run cancelled or
-    failed by reconciliation between the job's claim and this write stays ended."""
+    failed by reconciliation between the job's claim and this write stays ended. ``event``: also report
+    the change on the events feed, in the same transaction (only when the row did change)."""
     table = model.__table__  # type: ignore[attr-defined]
     values = {**changes, **{stamp: utcnow() for stamp in ("updated_at", "modified_at") if stamp in table.c}}
     if not values:
@@ -92,18 +102,26 @@ def update(engine: Engine, model: type[SQLModel], row_id: int, **changes: Any) -
     if "status" in table.c:
         stmt = stmt.where(table.c.status.not_in(FINAL))
     with session_scope(engine) as session:
-        session.exec(stmt.values(**values))  # type: ignore[call-overload]
+        changed = session.exec(stmt.values(**values).returning(table.c.tenant_id)).first()  # type: ignore[call-overload]
+        if event is not None and changed is not None:
+            emit(session, tenant_id=changed[0], type=event[0], payload=event[1])
 
 
 def progress(
     engine: Engine, model: type[SQLModel], row_id: int | None, low: int = 5
 ) -> Callable[[str, int], None]:
     """A job's progress reporter: stage and percent on its row, kept within ``low``..99 (100 is the
-    result's to set)."""
+    result's to set). A training run's stage changes and every 5 points are also ``run.progress`` events."""
     assert row_id is not None
+    reported: dict[str, Any] = {"stage": None, "percent": -100}
 
     def report(stage: str, percent: int) -> None:
-        update(engine, model, row_id, stage=stage, percent=max(low, min(int(percent), 99)))
+        percent = max(low, min(int(percent), 99))
+        event: tuple[EventType, dict[str, Any]] | None = None
+        if model is TrainingRun and (stage != reported["stage"] or percent >= reported["percent"] + 5):
+            event = (EventType.RUN_PROGRESS, {"train_id": row_id, "stage": stage, "percent": percent})
+            reported.update(stage=stage, percent=percent)
+        update(engine, model, row_id, event=event, stage=stage, percent=percent)
 
     return report
 

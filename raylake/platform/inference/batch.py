@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from raylake.core.layout import prediction_table, predictions_prefix
-from raylake.core.vocabulary import FINAL, JobStatus
+from raylake.core.vocabulary import FINAL, EventType, JobStatus
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.errors import Conflict, Invalid, Unauthorized
+from raylake.platform.events.outbox import emit
 from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.models import Prediction
 from raylake.platform.inference.realtime import (
@@ -190,3 +191,15 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     )
     session.add(prediction)
     session.flush()
+    emit(
+        session,
+        tenant_id=prediction.tenant_id,
+        type=EventType.BATCH_COMPLETED,
+        payload={
+            "prediction_id": prediction.id,
+            "train_id": prediction.train_id,
+            "dataset_id": prediction.dataset_id,
+            "no_of_records": prediction.no_of_records,
+            "gold_table": prediction.gold_table,
+        },
+    )

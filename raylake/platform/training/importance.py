@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from raylake.core.vocabulary import FINAL, JobStatus
+from raylake.core.vocabulary import FINAL, EventType, JobStatus
 from raylake.platform import callbacks
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
 from raylake.platform.errors import Conflict, Invalid, NotFound, Unauthorized
+from raylake.platform.events.outbox import emit
 from raylake.platform.jobs import RayJobs, job_environment, reconcile
 from raylake.platform.tenancy import Principal, get_scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
@@ -96,6 +97,13 @@ def record(*, session: Session, settings: Settings, token: str | None, body: Sha
         job.status, job.stage, job.percent, job.error = JobStatus.COMPLETED, "done", 100, None
     session.add(job)
     session.flush()
+    if job.status == JobStatus.COMPLETED:
+        emit(
+            session,
+            tenant_id=job.tenant_id,
+            type=EventType.SHAP_COMPLETED,
+            payload={"train_id": job.training_run_id, "importance_id": job.id},
+        )
 
 
 def delete(*, session: Session, jobs: RayJobs, principal: Principal, train_id: int) -> None:

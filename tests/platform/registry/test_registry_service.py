@@ -15,6 +15,7 @@ from raylake.platform.registry.models import DEFAULT_PROJECT, Predictor
 from raylake.platform.tenancy import Principal
 from raylake.platform.training.models import TrainingRun
 from raylake.schemas.registry import ModelCreate, ModelTrainRequest, ModelUpdate, ProjectCreate, ProjectUpdate
+from raylake.train_jobs import runtime
 from tests.factories import create_tenant, create_user, unique
 
 
@@ -236,3 +237,23 @@ def test_training_a_model_needs_its_dataset_and_target(engine, member):
         assert request.algorithm == "RandomForest" and request.time_budget_s == 30
         assert [(c.column_name, c.attribute_name) for c in request.columns] == [("Churn", "Target")]
         assert request.predictor_name == model.predictor_name and request.problem_type == "Classification"
+
+
+def test_a_training_jobs_progress_is_on_the_feed_coarsely_and_never_after_its_end(engine, member):
+    with session_scope(engine) as session:
+        model = draft(session, member)
+        run_id = add_run(session, model, status=JobStatus.RUNNING).id
+    report = runtime.progress(engine, TrainingRun, run_id)
+    for stage, percent in (("training", 10), ("training", 12), ("training", 16), ("evaluating", 17)):
+        report(stage, percent)
+    with session_scope(engine) as session:
+        end_row(session, session.get(TrainingRun, run_id), JobStatus.CANCELLED, "stopped")
+    report("evaluating", 90)  # the ended row stays as it is: no event either
+    with session_scope(engine) as session:
+        progress = events(session, member.tenant_id, EventType.RUN_PROGRESS)
+        assert [(e.payload["stage"], e.payload["percent"]) for e in progress] == [
+            ("training", 10),
+            ("training", 16),
+            ("evaluating", 17),
+        ]
+        assert session.get(TrainingRun, run_id).stage == "cancelled"  # type: ignore[union-attr]
