@@ -182,6 +182,20 @@ step "A dedicated deployment for one version (its own Serve application and repl
 curl -X POST "$API/inference/deploy?train_id=$TRAIN_ID&replicas=1" -H "$AUTH"
 curl -X DELETE "$API/inference/deploy?train_id=$TRAIN_ID" -H "$AUTH"
 
+step "The model registry: churn_v1 is a registered model (the default project) whose runs are its versions.
+Train v2 from the registry, name it production, describe it and predict by its alias."
+MODEL_ID=$(curl "$API/models?search=churn_v1&latest_only=true" -H "$AUTH" | field items 0 id)
+curl -X PATCH $API/models/$MODEL_ID -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"description": "Who leaves next quarter", "tags": ["churn", "retention"]}'
+curl -X POST $API/models/$MODEL_ID/train -H "$AUTH" -H 'Content-Type: application/json' -d '{}'  # 202: training
+wait_for "$API/models/$MODEL_ID" '"status":"(trained|failed)"' | grep -q '"status":"trained"'
+curl -X PUT $API/models/$MODEL_ID/aliases/production -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"version": "v2"}'
+curl $API/models/$MODEL_ID/versions -H "$AUTH"
+curl $API/models/$MODEL_ID/versions/production/describe -H "$AUTH"   # features, performance, JSON Schemas
+curl -X POST $API/models/$MODEL_ID/versions/production/infer -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"Tenure": 5, "Monthly": 20.5, "Plan": "Basic", "Joined": "2020-01-15"}'   # {"prediction": ..., ...}
+
 step "Forecasting: daily sales of two stores with a promotion flag; the backtest picks the model."
 python3 - > "$WORK/sales.csv" <<'PY'
 import datetime, math, random

@@ -210,6 +210,7 @@ def create(
             dataset_id=dataset.id,
             template_id=dataset.template_id,
             target=target["name"] if target else None,
+            training_config=_config(request),
             owner=principal.username,
             created_by=principal.username,
             updated_by=principal.username,
@@ -219,6 +220,7 @@ def create(
     elif not has_versions:
         predictor.task, predictor.dataset_id = task, predictor.dataset_id or dataset.id
         predictor.target = predictor.target or (target["name"] if target else None)
+        predictor.training_config = predictor.training_config or _config(request)
     lifecycle.start_training(session, predictor, principal.username)
     version = session.exec(
         select(func.coalesce(func.max(TrainingRun.version), 0)).where(
@@ -260,6 +262,16 @@ def create(
     if handed is None:
         standby.refill(session, jobs, settings)  # warm one for the next run (train/result does too)
     return run
+
+
+def _config(request: TrainRequest) -> dict[str, Any]:
+    """What a model made by ``POST /train/`` keeps as its training configuration, so the registry's
+    ``POST /models/{id}/train`` trains its next version the same way."""
+    return request.model_dump(
+        mode="json",
+        exclude_none=True,
+        exclude={"dataset_id", "predictor_name", "problem_type", "is_incremental"},
+    )
 
 
 def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
