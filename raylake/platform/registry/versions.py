@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from raylake.core.types import DataType
-from raylake.core.vocabulary import ColumnAttribute, JobStatus, ModelType, ProblemType
+from raylake.core.vocabulary import ColumnAttribute, JobStatus, ModelStatus, ModelType, ProblemType
 from raylake.ml import algorithms
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
@@ -209,6 +209,8 @@ def servable(session: Session, principal: Principal, model_id: int, version: str
     """The completed run a version names, for predictions (409 for a draft or archived model)."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     lifecycle.check_usable(model, "used for predictions")
+    if model.status == ModelStatus.DRAFT:
+        raise Conflict(f"model {model.id} is a draft: train it first (POST /models/{model.id}/train)")
     run = resolve(session, model, version)
     if run.status != JobStatus.COMPLETED:
         raise Conflict(
