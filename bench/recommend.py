@@ -150,7 +150,15 @@ def main() -> None:
         frame, target = build(args.rows)
         choice, scores, seconds = recommend_on(frame, target, args.budget)
         print(f"{name}: recommended {choice.model_type.value} in {seconds:.1f} s", flush=True)
-        chosen, best, auto_s = auto_on(frame, target, args.search_budget)
+        try:
+            chosen, best, auto_s = auto_on(frame, target, args.search_budget)
+        except RuntimeError as exc:  # no trial finished in the budget (a loaded machine): say so
+            print(f"    auto: {exc}", flush=True)
+            rows_out.append(
+                f"| {name} | {seconds:.1f} s | {choice.model_type.value} ({choice.confidence}) "
+                f"| none: {exc} | n/a | | |"
+            )
+            continue
         auto_family = model_type_of(chosen)
         pick = choice.model_type
         ranked = sorted(((s.score, s.model_type.value) for s in scores if s.score is not None), reverse=True)
