@@ -21,7 +21,7 @@ from raylake.platform.db import session_scope
 from raylake.platform.errors import Invalid, NotFound
 from raylake.platform.events import service
 from raylake.platform.events.dispatcher import Dispatcher
-from raylake.platform.events.models import Event, WebhookDelivery
+from raylake.platform.events.models import Event, Webhook, WebhookDelivery
 from raylake.platform.jobs import RayJobs
 from raylake.platform.tenants import service as tenants
 from raylake.schemas.events import WebhookCreate
@@ -344,3 +344,20 @@ def test_deleting_a_tenant_removes_its_events_webhooks_and_deliveries(engine, ho
         )
     assert inventory(engine, ctx, admin.tenant_id).is_empty()
     assert inventory(engine, ctx, other.tenant_id) == others
+
+
+def test_a_switched_off_webhooks_pending_delivery_fails_unsent(engine, hooked, member, receiver):
+    hook = _hook(engine, hooked, member, f"{receiver.url}/off", ["run.completed"])
+    _emit(engine, member.tenant_id, EventType.RUN_COMPLETED)
+    with session_scope(engine) as session:
+        row = session.get(Webhook, hook.id)
+        row.is_active = False
+        session.add(row)
+    dispatcher = Dispatcher(engine, hooked)
+    try:
+        _drain(dispatcher, rounds=3)
+    finally:
+        dispatcher.stop()
+    [delivery] = _deliveries(engine, member, hook.id)
+    assert delivery.status == DeliveryStatus.FAILED and delivery.attempts == 1
+    assert receiver.bodies("/off") == []

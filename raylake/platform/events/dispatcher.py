@@ -34,6 +34,8 @@ BATCH = 20
 PRUNE_EVERY_S = 3600.0
 MAX_ERROR = 500
 NOT_ALLOWED = "the webhook's host is no longer an allowed target"
+DISABLED = "the webhook is switched off"
+FINAL_ERRORS = (NOT_ALLOWED, DISABLED)  # retrying cannot help: failed at once
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def record(
     row.last_status_code, row.last_error, row.claimed_until = status_code, error, None
     if status_code is not None and 200 <= status_code < 300:
         row.status, row.delivered_at, row.last_error = DeliveryStatus.DELIVERED, now, None
-    elif row.attempts >= settings.webhook_max_attempts or error == NOT_ALLOWED:
+    elif row.attempts >= settings.webhook_max_attempts or error in FINAL_ERRORS:
         row.status = DeliveryStatus.FAILED
     else:
         delay = settings.webhook_backoff_s * 2 ** max(row.attempts - 1, 0)
@@ -150,16 +152,14 @@ class Dispatcher:
         )
 
     def run_once(self) -> int:
-        """Claim the due deliveries, send them and record each outcome: how many were sent."""
+        """Claim the due deliveries, send them and record each outcome: how many it handled."""
         with session_scope(self.engine) as session:
             claimed = claim_due(session, lease_s=self.lease_s)
         sent = 0
         for delivery_id in claimed:
             with session_scope(self.engine) as session:
                 out = outgoing(session, delivery_id)
-            if out is None:
-                continue
-            status_code, error = send(self._client, self.settings, out)
+            status_code, error = (None, DISABLED) if out is None else send(self._client, self.settings, out)
             with session_scope(self.engine) as session:
                 outcome = record(
                     session,
@@ -168,7 +168,7 @@ class Dispatcher:
                     error=error,
                     settings=self.settings,
                 )
-            log.info("webhook %s delivery %s: %s", out.webhook_id, delivery_id, outcome)
+            log.info("webhook delivery %s: %s", delivery_id, outcome)
             sent += 1
         return sent
 
