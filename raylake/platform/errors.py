@@ -74,6 +74,29 @@ class ServiceUnavailable(RaylakeError):
 
 
 STORE_RETRY_AFTER_S = 2
+# What the drivers say when the store is busy or out of reach for a while (SQLite, psycopg).
+_TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection timed out",
+    "timeout expired",
+    "too many clients",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
+
+
+def store_unavailable(exc: Any) -> bool:
+    """Whether a driver's OperationalError says the store is busy or unreachable (worth a retry)."""
+    if getattr(exc, "connection_invalidated", False):
+        return True
+    message = str(getattr(exc, "orig", exc)).lower()
+    return any(text in message for text in _TRANSIENT)
+
 
 _HTTP_KIND = {
     400: "BadRequest",
@@ -135,6 +158,9 @@ def register_error_handlers(app: FastAPI) -> None:
     async def _store_busy(request: Request, exc: OperationalError) -> JSONResponse:
         # SQLite's write lock held past the busy timeout, or a database server that does not answer:
         # nothing was written (the session rolled back), and the same request may succeed shortly.
+        # Anything else (a missing table, a bad statement) is a bug, not a reason to retry.
+        if not store_unavailable(exc):
+            return await _unexpected(request, exc)
         log.warning("metadata store unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
         body = error_body("ServiceUnavailable", "The metadata store is busy or unreachable; retry shortly")
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(STORE_RETRY_AFTER_S)})

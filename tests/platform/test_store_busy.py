@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from raylake.platform.app import create_app
@@ -93,3 +93,23 @@ def test_the_prediction_log_keeps_what_a_busy_store_refused(settings, impatient_
     with session_scope(impatient_engine) as session:
         logged = session.exec(select(Prediction).where(Prediction.tenant_id == tenant)).all()
     assert [(p.no_of_records, p.input_data.startswith("2 calls")) for p in logged] == [(4, True)]
+
+
+def test_a_broken_statement_is_a_500_not_a_retry(settings, impatient_engine):
+    """Only a busy or unreachable store is worth a retry: SQLite's "no such table" is a bug, a 500."""
+    app = create_app(settings)
+    app.state.engine = impatient_engine
+
+    def broken(session: SessionDep) -> None:
+        session.exec(text("SELECT * FROM no_such_table"))  # type: ignore[call-overload]
+
+    app.router.add_api_route("/broken", broken, methods=["GET"])
+
+    async def call() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get("/broken")
+
+    resp = asyncio.run(call())
+    assert resp.status_code == 500 and resp.json()["error"] == "InternalError"
+    assert "Retry-After" not in resp.headers
