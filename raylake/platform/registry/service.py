@@ -53,6 +53,17 @@ def get_model(*, session: Session, principal: Principal, model_id: int) -> Predi
     return get_scoped(session, Predictor, model_id, principal, "Model")
 
 
+def versions_of(session: Session, model: Predictor) -> list[TrainingRun]:
+    """A model's versions (its runs), newest first."""
+    return list(
+        session.exec(
+            select(TrainingRun)
+            .where(TrainingRun.predictor_id == model.id)
+            .order_by(col(TrainingRun.version).desc())
+        ).all()
+    )
+
+
 def check_model_type(task: Task, model_type: ModelType) -> None:
     """A forecasting model is a forecaster (or ``auto``); a tabular one is one of the tabular families."""
     forecast = task is Task.FORECASTING
@@ -319,11 +330,7 @@ def delete_model(
     """Remove a model and everything it owns: each version's jobs, deployment, tables and artifacts
     (``training.delete``), its tags and aliases; once committed, no replica serves any of it."""
     model = get_model(session=session, principal=principal, model_id=model_id)
-    runs = session.exec(
-        select(TrainingRun)
-        .where(TrainingRun.predictor_id == model.id)
-        .order_by(col(TrainingRun.version).desc())
-    ).all()
+    runs = versions_of(session, model)
     ids = [run.id for run in runs]
     # Versions may share preprocessing among themselves; only a run of another model holds one back.
     states = select(PreprocessState.id).where(col(PreprocessState.source_run_id).in_(ids))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from raylake.core.types import DataType
 from raylake.core.vocabulary import ColumnAttribute, JobStatus, ModelStatus, ModelType, ProblemType
@@ -19,7 +19,7 @@ from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.registry import lifecycle
 from raylake.platform.registry.models import ModelAlias, Predictor
-from raylake.platform.registry.service import get_model
+from raylake.platform.registry.service import get_model, versions_of
 from raylake.platform.tenancy import Principal
 from raylake.platform.training import service as training
 from raylake.platform.training.models import TrainingRun
@@ -85,12 +85,7 @@ def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPubli
 
 def list_versions(*, session: Session, principal: Principal, model_id: int) -> list[VersionPublic]:
     model = get_model(session=session, principal=principal, model_id=model_id)
-    runs = session.exec(
-        select(TrainingRun)
-        .where(TrainingRun.predictor_id == model.id)
-        .order_by(col(TrainingRun.version).desc())
-    ).all()
-    return [public(session, model, run) for run in runs]
+    return [public(session, model, run) for run in versions_of(session, model)]
 
 
 def get_version(*, session: Session, principal: Principal, model_id: int, version: str) -> VersionPublic:
