@@ -215,12 +215,22 @@ class _JobCallback(Allow):
             raise Unauthorized("Callback token required")
 
 
-def allow(permission: str) -> type[Principal]:
-    """``Annotated[Principal, Depends(Allow(permission))]`` spelled short for route signatures."""
-    return Annotated[Principal, Depends(Allow(permission))]  # type: ignore[return-value]
-
-
 Authenticated = Annotated[Principal, Depends(Allow.authenticated())]
 JobCallback = Depends(Allow.job_callback())
 Superuser = Annotated[Principal, Depends(Allow("superuser"))]
 Public = Depends(Allow.public_route())
+# One route-signature alias per catalogue permission (rbac/catalogue.py PERMISSIONS).
+UserRead = Annotated[Principal, Depends(Allow("user:read"))]
+UserAdmin = Annotated[Principal, Depends(Allow("user:admin"))]
+RbacRead = Annotated[Principal, Depends(Allow("rbac:read"))]
+RbacAdmin = Annotated[Principal, Depends(Allow("rbac:admin"))]
+TemplateRead = Annotated[Principal, Depends(Allow("template:read"))]
+TemplateWrite = Annotated[Principal, Depends(Allow("template:write"))]
+DatasetRead = Annotated[Principal, Depends(Allow("dataset:read"))]
+DatasetWrite = Annotated[Principal, Depends(Allow("dataset:write"))]
+DatalakeRead = Annotated[Principal, Depends(Allow("datalake:read"))]
+TrainRead = Annotated[Principal, Depends(Allow("train:read"))]
+TrainRun = Annotated[Principal, Depends(Allow("train:run"))]
+InferenceRead = Annotated[Principal, Depends(Allow("inference:read"))]
+InferenceRun = Annotated[Principal, Depends(Allow("inference:run"))]
+JobAdmin = Annotated[Principal, Depends(Allow("job:admin"))]

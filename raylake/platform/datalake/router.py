@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from raylake.platform.datalake import service
-from raylake.platform.deps import TOTAL_COUNT, TOTAL_HEADER, LakeDep, PageDep, SessionDep, allow
+from raylake.platform.deps import TOTAL_COUNT, TOTAL_HEADER, DatalakeRead, LakeDep, PageDep, SessionDep
 from raylake.platform.errors import Invalid
 from raylake.schemas.datalake import ColumnInfo, DistinctCount, LakeName, NumericStats, TableMetadata
 
@@ -33,7 +33,7 @@ def _either(primary: str | None, alias: str | None, names: str) -> str:
 
 
 @router.get("/schemas", response_model=list[str])
-def list_schemas(principal: allow("datalake:read")) -> list[str]:
+def list_schemas(principal: DatalakeRead) -> list[str]:
     return service.list_schemas()
 
 
@@ -41,7 +41,7 @@ def list_schemas(principal: allow("datalake:read")) -> list[str]:
 def list_tables(
     session: SessionDep,
     response: Response,
-    principal: allow("datalake:read"),
+    principal: DatalakeRead,
     schema_name: SchemaName,
     page: PageDep,
 ) -> list[str]:
@@ -57,7 +57,7 @@ def list_tables(
 def table_columns(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("datalake:read"),
+    principal: DatalakeRead,
     schema_name: SchemaName,
     table_name: TableName,
 ) -> list[ColumnInfo]:
@@ -70,7 +70,7 @@ def table_columns(
 def table_metadata(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("datalake:read"),
+    principal: DatalakeRead,
     schema_name: SchemaName,
     table_name: TableName,
 ) -> TableMetadata:
@@ -83,7 +83,7 @@ def table_metadata(
 def numeric_stats(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("datalake:read"),
+    principal: DatalakeRead,
     schema_name: OptionalName = None,
     table_name: OptionalName = None,
     column_name: OptionalName = None,
@@ -105,7 +105,7 @@ def numeric_stats(
 def distinct_count(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("datalake:read"),
+    principal: DatalakeRead,
     schema: OptionalName = None,
     table: OptionalName = None,
     column: OptionalName = None,

@@ -13,13 +13,14 @@ from raylake.platform.deps import (
     MAX_ID,
     TOTAL_COUNT,
     TOTAL_HEADER,
+    DatasetRead,
+    DatasetWrite,
     IdPath,
     JobsDep,
     LakeDep,
     PageDep,
     SessionDep,
     SettingsDep,
-    allow,
 )
 from raylake.platform.uploads import staged_uploads
 from raylake.schemas.common import Deleted
@@ -45,7 +46,7 @@ def upload(
     session: SessionDep,
     settings: SettingsDep,
     ctx: LakeDep,
-    principal: allow("dataset:write"),
+    principal: DatasetWrite,
     dataset_name: DatasetName,
     usage: Annotated[str, Query(description="'t' training or 'p' prediction")],
     files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
@@ -108,7 +109,7 @@ def dataset_public(dataset: Dataset, file_count: int, template_name: str | None)
 
 
 @router.get("/list", response_model=DatasetsPublic)
-def list_datasets(session: SessionDep, principal: allow("dataset:read"), page: PageDep) -> DatasetsPublic:
+def list_datasets(session: SessionDep, principal: DatasetRead, page: PageDep) -> DatasetsPublic:
     rows, total = service.list_datasets(
         session=session, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -117,7 +118,7 @@ def list_datasets(session: SessionDep, principal: allow("dataset:read"), page: P
 
 @router.get("/list_validated", response_model=list[ValidatedDataset], responses=TOTAL_HEADER)
 def list_validated(
-    session: SessionDep, response: Response, principal: allow("dataset:read"), page: PageDep
+    session: SessionDep, response: Response, principal: DatasetRead, page: PageDep
 ) -> list[ValidatedDataset]:
     """The reference answers a bare list here, so its total is the ``X-Total-Count`` header."""
     rows, total = service.list_datasets(
@@ -139,9 +140,7 @@ def list_validated(
 
 
 @router.get("/get_dataset_by_id", response_model=DatasetDetail)
-def get_dataset_by_id(
-    session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId
-) -> DatasetDetail:
+def get_dataset_by_id(session: SessionDep, principal: DatasetRead, dataset_id: DatasetId) -> DatasetDetail:
     dataset = service.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     assert dataset.id is not None
     return DatasetDetail(
@@ -167,7 +166,7 @@ def get_dataset_by_id(
 def view(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("dataset:read"),
+    principal: DatasetRead,
     dataset_id: DatasetId,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PREVIEW)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**40)] = 0,
@@ -178,9 +177,7 @@ def view(
 
 
 @router.delete("/delete/{dataset_id}", response_model=Deleted)
-def delete(
-    session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), dataset_id: IdPath
-) -> Deleted:
+def delete(session: SessionDep, ctx: LakeDep, principal: DatasetWrite, dataset_id: IdPath) -> Deleted:
     service.delete_dataset(session=session, ctx=ctx, principal=principal, dataset_id=dataset_id)
     return Deleted(message="Dataset deleted successfully")
 
@@ -190,7 +187,7 @@ def generate_statistics(
     session: SessionDep,
     settings: SettingsDep,
     jobs: JobsDep,
-    principal: allow("dataset:write"),
+    principal: DatasetWrite,
     dataset_id: DatasetId,
 ) -> StatisticsJob:
     row = statistics.submit(
@@ -207,7 +204,7 @@ def generate_statistics(
 
 @router.get("/statistics", response_model=StatisticsResult)
 def get_statistics(
-    session: SessionDep, jobs: JobsDep, principal: allow("dataset:read"), dataset_id: DatasetId
+    session: SessionDep, jobs: JobsDep, principal: DatasetRead, dataset_id: DatasetId
 ) -> StatisticsResult:
     row = statistics.latest(session=session, jobs=jobs, principal=principal, dataset_id=dataset_id)
     assert row.id is not None

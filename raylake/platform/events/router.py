@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
-from raylake.platform.deps import IdPath, PageDep, SessionDep, SettingsDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, SettingsDep, TrainRead, TrainRun
 from raylake.platform.events import service, socket
 from raylake.schemas.common import Deleted
 from raylake.schemas.events import DeliveriesPublic, WebhookCreate, WebhookPublic, WebhooksPublic
@@ -21,30 +21,30 @@ async def events_socket(websocket: WebSocket) -> None:
 
 @router.post("/webhooks", response_model=WebhookPublic, status_code=201)
 def create_webhook(
-    session: SessionDep, settings: SettingsDep, principal: allow("train:run"), data: WebhookCreate
+    session: SessionDep, settings: SettingsDep, principal: TrainRun, data: WebhookCreate
 ) -> WebhookPublic:
     return service.create_webhook(session=session, settings=settings, principal=principal, data=data)
 
 
 @router.get("/webhooks", response_model=WebhooksPublic)
-def list_webhooks(session: SessionDep, principal: allow("train:read"), page: PageDep) -> WebhooksPublic:
+def list_webhooks(session: SessionDep, principal: TrainRead, page: PageDep) -> WebhooksPublic:
     return service.list_webhooks(session=session, principal=principal, skip=page.skip, limit=page.limit)
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookPublic)
-def read_webhook(session: SessionDep, principal: allow("train:read"), webhook_id: IdPath) -> WebhookPublic:
+def read_webhook(session: SessionDep, principal: TrainRead, webhook_id: IdPath) -> WebhookPublic:
     return service.get_webhook(session=session, principal=principal, webhook_id=webhook_id)
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=Deleted)
-def delete_webhook(session: SessionDep, principal: allow("train:run"), webhook_id: IdPath) -> Deleted:
+def delete_webhook(session: SessionDep, principal: TrainRun, webhook_id: IdPath) -> Deleted:
     service.delete_webhook(session=session, principal=principal, webhook_id=webhook_id)
     return Deleted(message=f"Webhook {webhook_id} deleted")
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", response_model=DeliveriesPublic)
 def list_deliveries(
-    session: SessionDep, principal: allow("train:read"), webhook_id: IdPath, page: PageDep
+    session: SessionDep, principal: TrainRead, webhook_id: IdPath, page: PageDep
 ) -> DeliveriesPublic:
     return service.list_deliveries(
         session=session, principal=principal, webhook_id=webhook_id, skip=page.skip, limit=page.limit

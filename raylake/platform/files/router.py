@@ -9,7 +9,16 @@ from fastapi.responses import StreamingResponse
 
 from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.views import DatasetId, file_public, upload_result
-from raylake.platform.deps import MAX_ID, IdPath, LakeDep, PageDep, SessionDep, SettingsDep, allow
+from raylake.platform.deps import (
+    MAX_ID,
+    DatasetRead,
+    DatasetWrite,
+    IdPath,
+    LakeDep,
+    PageDep,
+    SessionDep,
+    SettingsDep,
+)
 from raylake.platform.errors import Invalid
 from raylake.platform.files import service
 from raylake.platform.uploads import staged_uploads
@@ -25,7 +34,7 @@ def add_files(
     session: SessionDep,
     settings: SettingsDep,
     ctx: LakeDep,
-    principal: allow("dataset:write"),
+    principal: DatasetWrite,
     dataset_id: DatasetId,
     files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
 ) -> UploadResult:
@@ -39,7 +48,7 @@ def add_files(
 
 @router.get("/list", response_model=FilesPublic)
 def list_files(
-    session: SessionDep, principal: allow("dataset:read"), dataset_id: DatasetId, page: PageDep
+    session: SessionDep, principal: DatasetRead, dataset_id: DatasetId, page: PageDep
 ) -> FilesPublic:
     files, total = service.list_files(
         session=session, principal=principal, dataset_id=dataset_id, skip=page.skip, limit=page.limit
@@ -51,7 +60,7 @@ def list_files(
 def view_file(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("dataset:read"),
+    principal: DatasetRead,
     file_id: FileId,
     lines: Annotated[int, Query(ge=1, le=100)] = service.PREVIEW_LINES,
 ) -> FilePreview:
@@ -60,9 +69,7 @@ def view_file(
 
 
 @router.delete("/delete/{file_id}", response_model=Deleted)
-def delete_file(
-    session: SessionDep, ctx: LakeDep, principal: allow("dataset:write"), file_id: IdPath
-) -> Deleted:
+def delete_file(session: SessionDep, ctx: LakeDep, principal: DatasetWrite, file_id: IdPath) -> Deleted:
     service.delete_file(session=session, ctx=ctx, principal=principal, file_id=file_id)
     return Deleted(message="File deleted successfully")
 
@@ -75,7 +82,7 @@ def delete_file(
 def download(
     session: SessionDep,
     ctx: LakeDep,
-    principal: allow("dataset:read"),
+    principal: DatasetRead,
     file_path: Annotated[str | None, Query(max_length=1024)] = None,
     file_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> StreamingResponse:
@@ -92,7 +99,7 @@ def download(
 
 
 @router.get("/get_file_by_id/", response_model=FileDetail)
-def get_file_by_id(session: SessionDep, principal: allow("dataset:read"), file_id: FileId) -> FileDetail:
+def get_file_by_id(session: SessionDep, principal: DatasetRead, file_id: FileId) -> FileDetail:
     file = service.get_file(session=session, principal=principal, file_id=file_id)
     return FileDetail(
         **file_public(file).model_dump(), csv_file_path=file.storage_key, size_bytes=file.size_bytes

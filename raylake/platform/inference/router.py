@@ -13,13 +13,14 @@ from raylake.platform.deps import (
     CallbackTokenDep,
     ForgetServables,
     IdPath,
+    InferenceRead,
+    InferenceRun,
     JobCallback,
     JobsDep,
     LakeDep,
     PageDep,
     SessionDep,
     SettingsDep,
-    allow,
 )
 from raylake.platform.inference import cleanup, forecasts, hotpath, service
 from raylake.platform.inference.deps import GatewayDep, LogDep
@@ -45,7 +46,7 @@ ModelId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 @router.post("/", response_model=PredictResponse, response_model_exclude_none=True)
-async def predict(request: Request, principal: allow("inference:run"), body: PredictRequest) -> dict:
+async def predict(request: Request, principal: InferenceRun, body: PredictRequest) -> dict:
     """The hot path (``hotpath.py``): no database session, no per-part dependencies."""
     prepared, results = await hotpath.predict(request, principal, body)
     return service.response(prepared, results)
@@ -57,7 +58,7 @@ async def forecast(
     settings: SettingsDep,
     ctx: LakeDep,
     gateway: GatewayDep,
-    principal: allow("inference:run"),
+    principal: InferenceRun,
     body: ForecastRequest,
 ) -> dict:
     """A forecast from a forecasting model's replica; logged, and appended to ``gold.forecast_<train_id>``."""
@@ -85,9 +86,7 @@ async def forecast(
 
 
 @router.get("/form-based-prediction", response_model=FormResponse)
-def form_based_prediction(
-    session: SessionDep, ctx: LakeDep, principal: allow("inference:read"), id: ModelId
-) -> dict:
+def form_based_prediction(session: SessionDep, ctx: LakeDep, principal: InferenceRead, id: ModelId) -> dict:
     return service.form(session=session, ctx=ctx, principal=principal, train_id=id)
 
 
@@ -100,7 +99,7 @@ async def batch_prediction(
     settings: SettingsDep,
     jobs: JobsDep,
     gateway: GatewayDep,
-    principal: allow("inference:run"),
+    principal: InferenceRun,
     body: BatchRequest,
 ) -> BatchSubmitted:
     """A Ray job for large inputs; mid-size ones go to the model's replica (``service.submit_batch``)."""
@@ -137,7 +136,7 @@ def _result(prediction: Prediction) -> BatchResult:
 
 @router.get("/result", response_model=BatchResult)
 def result(
-    session: SessionDep, jobs: JobsDep, principal: allow("inference:read"), prediction_id: ModelId
+    session: SessionDep, jobs: JobsDep, principal: InferenceRead, prediction_id: ModelId
 ) -> BatchResult:
     return _result(
         service.get_prediction(session=session, jobs=jobs, principal=principal, prediction_id=prediction_id)
@@ -156,7 +155,7 @@ def batch_result(
 def predictions(
     session: SessionDep,
     prediction_log: LogDep,
-    principal: allow("inference:read"),
+    principal: InferenceRead,
     page: PageDep,
     train_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> PredictionLogOut:
@@ -175,7 +174,7 @@ def predictions(
 
 @router.delete("/predictions/{prediction_id}", response_model=StatusMessage)
 def delete_prediction(
-    session: SessionDep, ctx: LakeDep, jobs: JobsDep, principal: allow("inference:run"), prediction_id: IdPath
+    session: SessionDep, ctx: LakeDep, jobs: JobsDep, principal: InferenceRun, prediction_id: IdPath
 ) -> StatusMessage:
     """A prediction and what it wrote: its gold table, CSV and file row (a forecast: its points)."""
     cleanup.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, prediction_id=prediction_id)
@@ -186,7 +185,7 @@ def delete_prediction(
 def deploy(
     session: SessionDep,
     gateway: GatewayDep,
-    principal: allow("inference:run"),
+    principal: InferenceRun,
     train_id: ModelId,
     replicas: Annotated[int, Query(ge=1, le=16)] = 1,
 ) -> DeployResponse:
@@ -203,7 +202,7 @@ def deploy(
 
 @router.delete("/deploy", response_model=StatusMessage, dependencies=[ForgetServables])
 def undeploy(
-    session: SessionDep, gateway: GatewayDep, principal: allow("inference:run"), train_id: ModelId
+    session: SessionDep, gateway: GatewayDep, principal: InferenceRun, train_id: ModelId
 ) -> StatusMessage:
     name = service.undeploy(session=session, gateway=gateway, principal=principal, train_id=train_id)
     return StatusMessage(message=f"Deployment {name} removed; model {train_id} is served by the shared pool")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from raylake.platform.deps import JobsDep, SessionDep, allow
+from raylake.platform.deps import JobAdmin, JobsDep, SessionDep
 from raylake.platform.ray_jobs import service
 from raylake.schemas.training import TerminateResult
 
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/ray", tags=["ray"])
 def terminate_ray_job(
     session: SessionDep,
     jobs: JobsDep,
-    principal: allow("job:admin"),
+    principal: JobAdmin,
     ray_job_id: Annotated[str, Query(min_length=1, max_length=128)],
     usage: Annotated[
         str, Query(min_length=1, max_length=32, description="training, statistics, shap or batch")

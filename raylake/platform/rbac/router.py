@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, RbacAdmin, RbacRead, SessionDep
 from raylake.platform.rbac import service
 from raylake.platform.users import service as users
 from raylake.schemas.rbac import (
@@ -23,25 +23,23 @@ router = APIRouter(prefix="/rbac", tags=["rbac"])
 
 
 @router.post("/roles/", response_model=RolePublic, status_code=201)
-def create_role(session: SessionDep, principal: allow("rbac:admin"), data: RoleCreate) -> RolePublic:
+def create_role(session: SessionDep, principal: RbacAdmin, data: RoleCreate) -> RolePublic:
     return service.create_role(session=session, principal=principal, data=data)
 
 
 @router.get("/roles/", response_model=RolesPublic)
-def list_roles(session: SessionDep, principal: allow("rbac:read"), page: PageDep) -> RolesPublic:
+def list_roles(session: SessionDep, principal: RbacRead, page: PageDep) -> RolesPublic:
     roles, count = service.list_roles(session=session, principal=principal, skip=page.skip, limit=page.limit)
     return RolesPublic(data=roles, count=count)
 
 
 @router.post("/permissions/", response_model=PermissionPublic, status_code=201)
-def create_permission(
-    session: SessionDep, principal: allow("rbac:admin"), data: PermissionCreate
-) -> PermissionPublic:
+def create_permission(session: SessionDep, principal: RbacAdmin, data: PermissionCreate) -> PermissionPublic:
     return service.create_permission(session=session, principal=principal, data=data)
 
 
 @router.get("/permissions/", response_model=PermissionsPublic)
-def list_permissions(session: SessionDep, principal: allow("rbac:read"), page: PageDep) -> PermissionsPublic:
+def list_permissions(session: SessionDep, principal: RbacRead, page: PageDep) -> PermissionsPublic:
     perms, count = service.list_permissions(
         session=session, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -50,7 +48,7 @@ def list_permissions(session: SessionDep, principal: allow("rbac:read"), page: P
 
 @router.post("/roles/{role_id}/permissions", response_model=RolePublic)
 def attach_permissions(
-    session: SessionDep, principal: allow("rbac:admin"), role_id: IdPath, data: PermissionNames
+    session: SessionDep, principal: RbacAdmin, role_id: IdPath, data: PermissionNames
 ) -> RolePublic:
     return service.attach_permissions(
         session=session, principal=principal, role_id=role_id, names=data.permissions
@@ -59,7 +57,7 @@ def attach_permissions(
 
 @router.delete("/roles/{role_id}/permissions/{permission_name}", response_model=RolePublic)
 def detach_permission(
-    session: SessionDep, principal: allow("rbac:admin"), role_id: IdPath, permission_name: str
+    session: SessionDep, principal: RbacAdmin, role_id: IdPath, permission_name: str
 ) -> RolePublic:
     return service.detach_permission(
         session=session, principal=principal, role_id=role_id, name=permission_name
@@ -67,9 +65,7 @@ def detach_permission(
 
 
 @router.post("/users/{user_id}/roles", response_model=UserPublic)
-def assign_roles(
-    session: SessionDep, principal: allow("rbac:admin"), user_id: IdPath, data: RoleNames
-) -> UserPublic:
+def assign_roles(session: SessionDep, principal: RbacAdmin, user_id: IdPath, data: RoleNames) -> UserPublic:
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.assign_roles(
         session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, names=data.roles
@@ -78,9 +74,7 @@ def assign_roles(
 
 
 @router.delete("/users/{user_id}/roles/{role_name}", response_model=UserPublic)
-def revoke_role(
-    session: SessionDep, principal: allow("rbac:admin"), user_id: IdPath, role_name: str
-) -> UserPublic:
+def revoke_role(session: SessionDep, principal: RbacAdmin, user_id: IdPath, role_name: str) -> UserPublic:
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.revoke_role(
         session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, name=role_name

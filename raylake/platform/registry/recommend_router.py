@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import LakeDep, SessionDep, allow
+from raylake.platform.deps import LakeDep, SessionDep, TrainRun
 from raylake.platform.registry import recommend
 from raylake.schemas.registry_recommend import Recommendation, RecommendRequest
 
@@ -13,6 +13,6 @@ router = APIRouter(prefix="/models", tags=["models"])
 
 @router.post("/recommend", response_model=Recommendation)
 def recommend_model_type(
-    session: SessionDep, ctx: LakeDep, principal: allow("train:run"), body: RecommendRequest
+    session: SessionDep, ctx: LakeDep, principal: TrainRun, body: RecommendRequest
 ) -> dict:
     return recommend.recommend_model_type(session=session, ctx=ctx, principal=principal, request=body)

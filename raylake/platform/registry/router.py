@@ -13,12 +13,14 @@ from raylake.platform.deps import (
     CallbackTokenDep,
     ForgetServables,
     IdPath,
+    InferenceRun,
     JobCallback,
     JobsDep,
     LakeDep,
     SessionDep,
     SettingsDep,
-    allow,
+    TrainRead,
+    TrainRun,
 )
 from raylake.platform.errors import Invalid
 from raylake.platform.inference import hotpath
@@ -56,13 +58,13 @@ Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 
 @router.post("/projects", response_model=ProjectPublic, status_code=201)
-def create_project(session: SessionDep, principal: allow("train:run"), body: ProjectCreate) -> ProjectPublic:
+def create_project(session: SessionDep, principal: TrainRun, body: ProjectCreate) -> ProjectPublic:
     return projects.public(session, projects.create_project(session=session, principal=principal, data=body))
 
 
 @router.get("/projects", response_model=ProjectsPublic)
 def list_projects(
-    session: SessionDep, principal: allow("train:read"), limit: Limit = 50, offset: Offset = 0
+    session: SessionDep, principal: TrainRead, limit: Limit = 50, offset: Offset = 0
 ) -> ProjectsPublic:
     rows, total = projects.list_projects(session=session, principal=principal, skip=offset, limit=limit)
     return ProjectsPublic(
@@ -71,7 +73,7 @@ def list_projects(
 
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic)
-def read_project(session: SessionDep, principal: allow("train:read"), project_id: IdPath) -> ProjectPublic:
+def read_project(session: SessionDep, principal: TrainRead, project_id: IdPath) -> ProjectPublic:
     return projects.public(
         session, projects.get_project(session=session, principal=principal, project_id=project_id)
     )
@@ -79,27 +81,27 @@ def read_project(session: SessionDep, principal: allow("train:read"), project_id
 
 @router.patch("/projects/{project_id}", response_model=ProjectPublic)
 def update_project(
-    session: SessionDep, principal: allow("train:run"), project_id: IdPath, body: ProjectUpdate
+    session: SessionDep, principal: TrainRun, project_id: IdPath, body: ProjectUpdate
 ) -> ProjectPublic:
     project = projects.update_project(session=session, principal=principal, project_id=project_id, data=body)
     return projects.public(session, project)
 
 
 @router.delete("/projects/{project_id}", status_code=204)
-def delete_project(session: SessionDep, principal: allow("train:run"), project_id: IdPath) -> Response:
+def delete_project(session: SessionDep, principal: TrainRun, project_id: IdPath) -> Response:
     projects.delete_project(session=session, principal=principal, project_id=project_id)
     return Response(status_code=204)
 
 
 @router.post("/models", response_model=ModelPublic, status_code=201)
-def create_model(session: SessionDep, principal: allow("train:run"), body: ModelCreate) -> ModelPublic:
+def create_model(session: SessionDep, principal: TrainRun, body: ModelCreate) -> ModelPublic:
     return service.public(session, service.create_model(session=session, principal=principal, data=body))
 
 
 @router.get("/models", response_model=ModelsPublic)
 def list_models(
     session: SessionDep,
-    principal: allow("train:read"),
+    principal: TrainRead,
     project_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: ModelStatus | None = None,
     task: Task | None = None,
@@ -130,13 +132,13 @@ def list_models(
 
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
-def read_model(session: SessionDep, principal: allow("train:read"), model_id: IdPath) -> ModelPublic:
+def read_model(session: SessionDep, principal: TrainRead, model_id: IdPath) -> ModelPublic:
     return service.public(session, service.get_model(session=session, principal=principal, model_id=model_id))
 
 
 @router.patch("/models/{model_id}", response_model=ModelPublic, dependencies=[ForgetServables])
 def update_model(
-    session: SessionDep, principal: allow("train:run"), model_id: IdPath, body: ModelUpdate
+    session: SessionDep, principal: TrainRun, model_id: IdPath, body: ModelUpdate
 ) -> ModelPublic:
     model = service.update_model(session=session, principal=principal, model_id=model_id, data=body)
     return service.public(session, model)
@@ -148,7 +150,7 @@ def delete_model(
     ctx: LakeDep,
     jobs: JobsDep,
     gateway: GatewayDep,
-    principal: allow("train:run"),
+    principal: TrainRun,
     model_id: IdPath,
 ) -> Response:
     service.delete_model(
@@ -163,7 +165,7 @@ def train_model(
     settings: SettingsDep,
     ctx: LakeDep,
     jobs: JobsDep,
-    principal: allow("train:run"),
+    principal: TrainRun,
     model_id: IdPath,
     body: ModelTrainRequest | None = None,
 ) -> ModelPublic:
@@ -183,21 +185,21 @@ def train_model(
 
 
 @router.get("/models/{model_id}/versions", response_model=VersionsPublic)
-def list_versions(session: SessionDep, principal: allow("train:read"), model_id: IdPath) -> VersionsPublic:
+def list_versions(session: SessionDep, principal: TrainRead, model_id: IdPath) -> VersionsPublic:
     items = versions.list_versions(session=session, principal=principal, model_id=model_id)
     return VersionsPublic(items=items, total=len(items))
 
 
 @router.get("/models/{model_id}/versions/{version}", response_model=VersionPublic)
 def read_version(
-    session: SessionDep, principal: allow("train:read"), model_id: IdPath, version: Version
+    session: SessionDep, principal: TrainRead, model_id: IdPath, version: Version
 ) -> VersionPublic:
     return versions.get_version(session=session, principal=principal, model_id=model_id, version=version)
 
 
 @router.get("/models/{model_id}/versions/{version}/describe", response_model=Describe)
 def describe_version(
-    session: SessionDep, principal: allow("train:read"), model_id: IdPath, version: Version
+    session: SessionDep, principal: TrainRead, model_id: IdPath, version: Version
 ) -> Describe:
     return versions.describe(session=session, principal=principal, model_id=model_id, version=version)
 
@@ -212,7 +214,7 @@ def _servable(request: Request, principal: Principal, model_id: int, version: st
 @router.post("/models/{model_id}/versions/{version}/infer")
 async def infer(
     request: Request,
-    principal: allow("inference:run"),
+    principal: InferenceRun,
     model_id: IdPath,
     version: Version,
     body: InferRequest,
@@ -243,7 +245,7 @@ async def infer(
 
 @router.put("/models/{model_id}/aliases/{alias}", response_model=AliasPublic, dependencies=[ForgetServables])
 def set_alias(
-    session: SessionDep, principal: allow("train:run"), model_id: IdPath, alias: AliasName, body: AliasSet
+    session: SessionDep, principal: TrainRun, model_id: IdPath, alias: AliasName, body: AliasSet
 ) -> AliasPublic:
     return versions.set_alias(
         session=session, principal=principal, model_id=model_id, alias=alias, version=body.version
@@ -251,9 +253,7 @@ def set_alias(
 
 
 @router.delete("/models/{model_id}/aliases/{alias}", status_code=204, dependencies=[ForgetServables])
-def delete_alias(
-    session: SessionDep, principal: allow("train:run"), model_id: IdPath, alias: AliasName
-) -> Response:
+def delete_alias(session: SessionDep, principal: TrainRun, model_id: IdPath, alias: AliasName) -> Response:
     versions.delete_alias(session=session, principal=principal, model_id=model_id, alias=alias)
     return Response(status_code=204)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, TemplateRead, TemplateWrite
 from raylake.platform.templates import service
 from raylake.schemas.templates import (
     TemplateCreate,
@@ -19,9 +19,7 @@ router = APIRouter(prefix="/template", tags=["templates"])
 
 
 @router.post("/", response_model=TemplateCreated, status_code=201)
-def create_template(
-    session: SessionDep, principal: allow("template:write"), data: TemplateCreate
-) -> TemplateCreated:
+def create_template(session: SessionDep, principal: TemplateWrite, data: TemplateCreate) -> TemplateCreated:
     created = service.create_template(session=session, principal=principal, data=data)
     return TemplateCreated(id=created.id)
 
@@ -29,7 +27,7 @@ def create_template(
 @router.get("/list", response_model=TemplatesPublic)
 def list_templates(
     session: SessionDep,
-    principal: allow("template:read"),
+    principal: TemplateRead,
     page: PageDep,
 ) -> TemplatesPublic:
     data, total = service.list_templates(
@@ -39,23 +37,19 @@ def list_templates(
 
 
 @router.get("/{template_id}", response_model=TemplatePublic)
-def read_template(
-    session: SessionDep, principal: allow("template:read"), template_id: IdPath
-) -> TemplatePublic:
+def read_template(session: SessionDep, principal: TemplateRead, template_id: IdPath) -> TemplatePublic:
     template = service.get_template(session=session, principal=principal, template_id=template_id)
     return service.template_public(session=session, template=template)
 
 
 @router.put("/update/{template_id}", response_model=TemplatePublic)
 def update_template(
-    session: SessionDep, principal: allow("template:write"), template_id: IdPath, data: TemplateUpdate
+    session: SessionDep, principal: TemplateWrite, template_id: IdPath, data: TemplateUpdate
 ) -> TemplatePublic:
     return service.update_template(session=session, principal=principal, template_id=template_id, data=data)
 
 
 @router.delete("/{template_id}", response_model=TemplateDeleted)
-def delete_template(
-    session: SessionDep, principal: allow("template:write"), template_id: IdPath
-) -> TemplateDeleted:
+def delete_template(session: SessionDep, principal: TemplateWrite, template_id: IdPath) -> TemplateDeleted:
     service.delete_template(session=session, principal=principal, template_id=template_id)
     return TemplateDeleted()

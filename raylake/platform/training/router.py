@@ -19,7 +19,8 @@ from raylake.platform.deps import (
     PageDep,
     SessionDep,
     SettingsDep,
-    allow,
+    TrainRead,
+    TrainRun,
 )
 from raylake.platform.inference.deps import GatewayDep
 from raylake.platform.jobs import reconcile
@@ -88,7 +89,7 @@ def create(
     settings: SettingsDep,
     ctx: LakeDep,
     jobs: JobsDep,
-    principal: allow("train:run"),
+    principal: TrainRun,
     body: TrainRequest,
 ) -> TrainPublic:
     run = service.create(
@@ -98,18 +99,18 @@ def create(
 
 
 @router.post("/get_details", response_model=DetailsResponse)
-def get_details(session: SessionDep, principal: allow("train:read"), body: DetailsRequest) -> dict:
+def get_details(session: SessionDep, principal: TrainRead, body: DetailsRequest) -> dict:
     return service.details(session=session, principal=principal, request=body)
 
 
 @router.get("/list", response_model=TrainList)
-def list_runs(session: SessionDep, principal: allow("train:read"), page: PageDep) -> TrainList:
+def list_runs(session: SessionDep, principal: TrainRead, page: PageDep) -> TrainList:
     rows, total = service.list_runs(session=session, principal=principal, skip=page.skip, limit=page.limit)
     return TrainList(total=total, data=[public(run, predictor) for run, predictor in rows])
 
 
 @router.get("/refresh", response_model=TrainList)
-def refresh(session: SessionDep, jobs: JobsDep, principal: allow("train:read"), page: PageDep) -> TrainList:
+def refresh(session: SessionDep, jobs: JobsDep, principal: TrainRead, page: PageDep) -> TrainList:
     rows, total = service.refresh(
         session=session, jobs=jobs, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -117,9 +118,7 @@ def refresh(session: SessionDep, jobs: JobsDep, principal: allow("train:read"), 
 
 
 @router.get("/get/{train_id}", response_model=TrainDetail)
-def get_run(
-    session: SessionDep, jobs: JobsDep, principal: allow("train:read"), train_id: IdPath
-) -> TrainPublic:
+def get_run(session: SessionDep, jobs: JobsDep, principal: TrainRead, train_id: IdPath) -> TrainPublic:
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     reconcile(session, jobs, run)
     return public(run, service.predictor_of(session, run), TrainDetail)
@@ -131,7 +130,7 @@ def delete(
     ctx: LakeDep,
     jobs: JobsDep,
     gateway: GatewayDep,
-    principal: allow("train:run"),
+    principal: TrainRun,
     id: IdPath,
 ) -> StatusMessage:
     service.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=id, gateway=gateway)
@@ -139,7 +138,7 @@ def delete(
 
 
 @router.post("/update/", response_model=DataMessage, dependencies=[ForgetServables])
-def update(session: SessionDep, principal: allow("train:run"), body: UpdateRequest) -> DataMessage:
+def update(session: SessionDep, principal: TrainRun, body: UpdateRequest) -> DataMessage:
     service.update_preprocess(
         session=session, principal=principal, train_id=body.train_id, preprocess_id=body.preprocess_id
     )
@@ -156,7 +155,7 @@ def result(
 
 
 @router.get("/download-schema/{train_id}", response_model=SchemaDownload)
-def download_schema(session: SessionDep, principal: allow("train:read"), train_id: IdPath) -> JSONResponse:
+def download_schema(session: SessionDep, principal: TrainRead, train_id: IdPath) -> JSONResponse:
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     body = SchemaDownload(train_id=train_id, schema=runs.input_schema(run))
     return JSONResponse(
@@ -166,7 +165,7 @@ def download_schema(session: SessionDep, principal: allow("train:read"), train_i
 
 
 @router.get("/model-summary", response_model=ModelSummary)
-def model_summary(session: SessionDep, principal: allow("train:read"), train_id: TrainId) -> dict:
+def model_summary(session: SessionDep, principal: TrainRead, train_id: TrainId) -> dict:
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     return service.summary(run)
 
@@ -176,7 +175,7 @@ def generate_feature_importance(
     session: SessionDep,
     settings: SettingsDep,
     jobs: JobsDep,
-    principal: allow("train:run"),
+    principal: TrainRun,
     train_id: TrainId,
 ) -> ShapSubmitted:
     job = importance.generate(
@@ -189,7 +188,7 @@ def generate_feature_importance(
 
 @router.get("/view-feature-importance", response_model=FeatureImportance)
 def view_feature_importance(
-    session: SessionDep, jobs: JobsDep, principal: allow("train:read"), train_id: TrainId
+    session: SessionDep, jobs: JobsDep, principal: TrainRead, train_id: TrainId
 ) -> FeatureImportance:
     return importance_public(
         importance.latest(session=session, jobs=jobs, principal=principal, train_id=train_id)
@@ -206,7 +205,7 @@ def shap_result(
 
 @router.delete("/delete-feature-importance/{train_id}", response_model=StatusMessage)
 def delete_feature_importance(
-    session: SessionDep, jobs: JobsDep, principal: allow("train:run"), train_id: IdPath
+    session: SessionDep, jobs: JobsDep, principal: TrainRun, train_id: IdPath
 ) -> StatusMessage:
     importance.delete(session=session, jobs=jobs, principal=principal, train_id=train_id)
     return StatusMessage(message="Feature importance results deleted successfully")

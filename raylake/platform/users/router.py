@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from raylake.platform.deps import IdPath, PageDep, SessionDep, allow
+from raylake.platform.deps import IdPath, PageDep, SessionDep, UserAdmin, UserRead
 from raylake.platform.users import service
 from raylake.schemas.users import UserCreate, UserPublic, UsersPublic
 
@@ -12,14 +12,14 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("/create-user", response_model=UserPublic, status_code=201)
-def create_user(session: SessionDep, principal: allow("user:admin"), data: UserCreate) -> UserPublic:
+def create_user(session: SessionDep, principal: UserAdmin, data: UserCreate) -> UserPublic:
     return service.create_user(session=session, principal=principal, data=data)
 
 
 @router.get("/read-users/", response_model=UsersPublic)
 def read_users(
     session: SessionDep,
-    principal: allow("user:read"),
+    principal: UserRead,
     page: PageDep,
 ) -> UsersPublic:
     data, count = service.list_users(session=session, principal=principal, skip=page.skip, limit=page.limit)
@@ -27,6 +27,6 @@ def read_users(
 
 
 @router.get("/{user_id}", response_model=UserPublic)
-def read_user(session: SessionDep, principal: allow("user:read"), user_id: IdPath) -> UserPublic:
+def read_user(session: SessionDep, principal: UserRead, user_id: IdPath) -> UserPublic:
     user = service.get_user(session=session, principal=principal, user_id=user_id)
     return service.user_public(session=session, user=user)
