@@ -81,6 +81,8 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     api.include_router(inference_router)
     # Before any models router: /models/recommend must match ahead of a /models/{id} route.
     api.include_router(recommend_router)
+    # Next the registry, whose version infer is the other prediction route: before the rest of the API.
+    api.include_router(registry_router)
     for router in (auth_router, users_router, tenants_router, rbac_router):
         api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (
@@ -92,7 +94,6 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         training_router,
         ray_jobs_router,
         events_router,
-        registry_router,
     ):
         api.include_router(router)
     app.include_router(api)

@@ -122,6 +122,9 @@ def test_listing_filters_searches_orders_and_names_unknown_fields(engine, member
         assert ids(listed(ordering="name")[0]) == [a.id, b.id, c.id]
         assert ids(listed(ordering="-name", limit=2, offset=1)[0]) == [b.id, a.id]
         assert listed(limit=1)[1] == 3
+        literal = draft(session, member, name="x_y%")
+        draft(session, member, name="xzy%")
+        assert ids(listed(search="X_Y%")[0]) == [literal.id]  # wildcards are literal; case is not
         with pytest.raises(Invalid, match="unknown ordering fields: colour"):
             listed(ordering="-colour,name")
         with pytest.raises(Invalid, match="unknown filter fields: password"):
