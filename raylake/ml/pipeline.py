@@ -183,7 +183,7 @@ def _preprocessors(
     encodings: tuple[Literal["ordinal", "onehot"], ...] = (
         ("ordinal", "onehot") if name == AUTO else (ALGORITHMS[name].encoding,)
     )
-    fitted = {}
+    fitted: dict[str, Preprocessor] = {}
     for encoding in encodings:
         fitted[encoding] = Preprocessor.fit(
             train, roles, problem_type=problem_type, encoding=encoding, classes=classes

@@ -23,6 +23,7 @@ any mix of forms, offsets to UTC), and text that is no timestamp is a ValueError
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +42,12 @@ Base = float | int | str | None
 """A column's base value as ``transform`` computes it: the number, 0/1 flag, category, days since the
 epoch (Date) or microseconds since the epoch (DateTime); None when missing."""
 
-_ASK = object()  # a fast converter's answer for a form it does not handle: ask polars
+
+class _Ask(enum.Enum):
+    ASK = "ask"
+
+
+_ASK = _Ask.ASK  # a fast converter's answer for a form it does not handle: ask polars
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_US = 86_400_000_000
 _INT64 = range(-(2**63), 2**63)  # larger Python ints become Int128 in polars; those take the slow path
@@ -165,7 +171,7 @@ def _by_polars(kind: str, value: Any) -> Base:
     return frame.select(coerced("value", kind, frame.schema["value"])).item()
 
 
-def _number(value: str) -> Base:
+def _number(value: str) -> Base | _Ask:
     text = value.strip(_WHITESPACE)
     if not text:
         return None
@@ -180,7 +186,7 @@ def _flag(value: str) -> float | None:
     return 1.0 if word in TRUE_WORDS else 0.0 if word in FALSE_WORDS else None
 
 
-def _days(value: str) -> Base:
+def _days(value: str) -> Base | _Ask:
     text = value.strip(_WHITESPACE)
     if not text:
         return None
@@ -195,7 +201,7 @@ def _days(value: str) -> Base:
         return _ASK
 
 
-def _microseconds(value: str) -> Base:
+def _microseconds(value: str) -> Base | _Ask:
     text = value.strip(_WHITESPACE)
     if not text:
         return None
@@ -222,7 +228,7 @@ def _moment(value: datetime) -> int:
     return seconds * 1_000_000 + value.microsecond - offset // timedelta(microseconds=1)
 
 
-def _int64(convert: Callable[[int], Base]) -> Callable[[int], Base]:
+def _int64(convert: Callable[[int], Base]) -> Callable[[int], Base | _Ask]:
     return lambda value: convert(value) if value in _INT64 else _ASK
 
 

@@ -99,6 +99,7 @@ class ServedModel:
         if self.classification and values.shape[2] > 1:
             if proba is None:
                 proba = self.model.predict_proba(X, SERVING_THREADS)
+                assert proba is not None  # a classifier's
             chosen = np.argmax(proba, axis=1)
             per_row = values[np.arange(len(X)), :, chosen]
         else:

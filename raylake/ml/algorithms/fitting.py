@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,8 @@ def _fit_lightgbm(
     train = lgb.Dataset(
         data.X_train, label=data.y_train, categorical_feature=list(data.categorical), params=native
     )
-    valid_sets, callbacks = [], []
+    valid_sets: list[lgb.Dataset] = []
+    callbacks: list[Callable[..., Any]] = []
     if data.X_val is not None and data.y_val is not None and len(data.y_val):
         valid_sets = [lgb.Dataset(data.X_val, label=data.y_val, reference=train)]
         callbacks = [lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)]

@@ -89,7 +89,12 @@ class _Layers:
         layers = [value] if isinstance(value, int | np.integer) and not isinstance(value, bool) else value
         if not isinstance(layers, list | tuple) or not 1 <= len(layers) <= self.max_layers:
             raise ValueError(f"{name} must be a list of 1 to {self.max_layers} layer sizes, not {value!r}")
-        return [_Int(1, self.max_units).clean(f"{name}[{i}]", units) for i, units in enumerate(layers)]
+        return [self._units(f"{name}[{i}]", units) for i, units in enumerate(layers)]
+
+    def _units(self, name: str, value: Any) -> int:
+        units = _Int(1, self.max_units).clean(name, value)
+        assert units is not None  # _Int is not nullable here
+        return units
 
 
 _Spec = _Int | _Float | _Choice | _Bool | _MaxFeatures | _Layers

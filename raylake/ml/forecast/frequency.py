@@ -28,7 +28,7 @@ class Frequency:
     def steps_from(self, start: datetime, steps: int) -> list[datetime]:
         """The ``steps`` timestamps after ``start`` (calendar arithmetic: Jan 31 + 1 month is Feb 28)."""
         n, unit = _split(self.every)
-        offsets = pl.Series([f"{k * n}{unit}" for k in range(1, steps + 1)], dtype=pl.String)
+        offsets = pl.lit(pl.Series([f"{k * n}{unit}" for k in range(1, steps + 1)], dtype=pl.String))
         return pl.select(pl.lit(start, dtype=pl.Datetime("us")).dt.offset_by(offsets)).to_series().to_list()
 
 

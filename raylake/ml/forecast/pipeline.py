@@ -70,7 +70,8 @@ def fit(
         if LIGHTGBM in names
         else []
     )
-    final_text, *latest_first = runner(remote) if remote else [None]
+    results: list[Any] = runner(remote) if remote else [None]  # the final model's text, then the folds
+    final_text, *latest_first = results
     fold_results = latest_first[::-1]
     progress("choosing", 80)
     evaluations = []

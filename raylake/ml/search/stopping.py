@@ -61,7 +61,7 @@ class BudgetedOptunaSearch(OptunaSearch):
         super().__init__(*args, **kwargs)
         self.last_start = last_start
 
-    def suggest(self, trial_id: str) -> dict | str | None:
+    def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]  # ray's annotation omits its own Searcher.FINISHED (a str)
         if time.time() >= self.last_start:
             return Searcher.FINISHED
         return super().suggest(trial_id)

@@ -6,6 +6,7 @@ worker imports them by path, and this module imports neither Tune's searchers no
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -133,14 +134,15 @@ def _boost(
         clock = time.monotonic()
         finished, grown = _within(
             left,
-            lambda chunk=chunk, previous=model: fit(
+            functools.partial(
+                fit,
                 name,
                 plan.problem_type,
                 data,
                 params | {"n_estimators": chunk},
                 threads=1,
                 seed=plan.seed,
-                init_model=previous,
+                init_model=model,
             ),
         )
         if not finished:
@@ -193,7 +195,7 @@ def run_trial(config: dict[str, Any], plan: Plan) -> None:
                 outcome, abandoned = _boost(name, plan, data, params, stop_at)
             else:
                 finished, outcome = _within(
-                    stop_at - time.monotonic(), lambda data=data: _fit_and_score(name, plan, data, params)
+                    stop_at - time.monotonic(), functools.partial(_fit_and_score, name, plan, data, params)
                 )
                 abandoned = not finished
         except Exception as exc:
