@@ -112,7 +112,7 @@ def list_models(
     latest_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
-) -> ModelsPublic:
+) -> Response:
     """Models matching every condition; each with all its versions, or only its latest (``latest_only``)."""
     rows, total = service.list_models(
         session=session,
@@ -128,7 +128,9 @@ def list_models(
         offset=offset,
     )
     items = service.public_many(session, rows, latest_only=latest_only)
-    return ModelsPublic(items=items, total=total, limit=limit, offset=offset)
+    page = ModelsPublic(items=items, total=total, limit=limit, offset=offset)
+    # Built and checked once here: a Response is not validated again against response_model.
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
@@ -229,7 +231,7 @@ async def infer(
         raise Invalid(f"give named fields or instances, not both (also got: {', '.join(sorted(fields))})")
     try:
         predict = PredictRequest(
-            train_id=servable.run.id,  # type: ignore[arg-type]
+            train_id=servable.run.id,
             features=None if body.instances is not None else fields,
             instances=body.instances,
         )

@@ -7,14 +7,14 @@ project, and this module makes them directly, with the rest of what a registry r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, or_
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
 from raylake.core.vocabulary import ModelStatus, ModelType, Task
 from raylake.ml import algorithms
-from raylake.platform import inference
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid
@@ -27,6 +27,9 @@ from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import service as training
 from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.schemas.registry import ModelCreate, ModelPublic, ModelUpdate, VersionSummary
+
+if TYPE_CHECKING:
+    from raylake.platform.inference.deployments import Gateway
 
 # The fields ``filter`` (field:value) and ``ordering`` may name, and the columns they are.
 FIELDS: dict[str, Any] = {
@@ -207,21 +210,23 @@ def list_models(
     order = _ordering(ordering)
     stmt = scoped(select(Predictor), Predictor, principal)
     if project_id is not None:
-        conditions.append(Predictor.project_id == project_id)
+        conditions.append(col(Predictor.project_id) == project_id)
     if status is not None:
-        conditions.append(Predictor.status == status)
+        conditions.append(col(Predictor.status) == status)
     if task is not None:
-        conditions.append(Predictor.task == task)
+        conditions.append(col(Predictor.task) == task)
     for tag in dict.fromkeys(tags):
         tagged = select(ModelTag.model_id).where(ModelTag.tag == tag)
         conditions.append(col(Predictor.id).in_(tagged))
     if search:
         conditions.append(_matches(session, search, Predictor.predictor_name, Predictor.description))
     stmt = stmt.where(*conditions)
-    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    total = session.exec(
+        select(func.count()).select_from(stmt.with_only_columns(col(Predictor.id)).subquery())
+    ).one()
     # The page's ids first: sorting narrow rows is several times cheaper than sorting whole models.
     page = stmt.with_only_columns(col(Predictor.id)).order_by(*order).offset(offset).limit(limit)
-    ids = list(session.exec(page).all())
+    ids = list(session.exec(page).all())  # type: ignore[call-overload]  # still sqlmodel's SelectOfScalar
     found = {m.id: m for m in session.exec(select(Predictor).where(col(Predictor.id).in_(ids))).all()}
     rows = [found[i] for i in ids]
     return list(rows), int(total)
@@ -242,17 +247,28 @@ def public_many(
     aliases: dict[int, dict[str, str]] = {i: {} for i in ids if i is not None}
     by_run: dict[int, list[str]] = {}
     runs: dict[int, list[TrainingRun]] = {i: [] for i in ids if i is not None}
+    summary_columns = (  # what a version summary and the model's metrics need, not the runs' whole rows
+        TrainingRun.id,
+        TrainingRun.predictor_id,
+        TrainingRun.version,
+        TrainingRun.status,
+        TrainingRun.algorithm,
+        TrainingRun.model_algorithm,
+        TrainingRun.metrics,
+        TrainingRun.created_at,
+    )
     for run in session.exec(
         select(TrainingRun)
+        .options(load_only(*summary_columns))  # type: ignore[arg-type]
         .where(col(TrainingRun.predictor_id).in_(ids))
         .order_by(col(TrainingRun.version).desc())
     ):
         runs[run.predictor_id].append(run)
     versions = {run.id: run for group in runs.values() for run in group}
     for alias in session.exec(select(ModelAlias).where(col(ModelAlias.model_id).in_(ids))):
-        run = versions.get(alias.train_id)
-        if run is not None:
-            aliases[alias.model_id][alias.alias] = lifecycle.version_name(run)
+        aliased = versions.get(alias.train_id)
+        if aliased is not None:
+            aliases[alias.model_id][alias.alias] = lifecycle.version_name(aliased)
             by_run.setdefault(alias.train_id, []).append(alias.alias)
     out = []
     for model in models:
@@ -280,7 +296,7 @@ def public_many(
                 versions=[
                     VersionSummary(
                         version=lifecycle.version_name(run),
-                        train_id=run.id,  # type: ignore[arg-type]
+                        train_id=run.id,
                         status=run.status,
                         algorithm=run.model_algorithm or run.algorithm,
                         aliases=sorted(by_run.get(run.id, [])),  # type: ignore[arg-type]
@@ -337,7 +353,7 @@ def delete_model(
     jobs: RayJobs,
     principal: Principal,
     model_id: int,
-    gateway: inference.Gateway | None = None,
+    gateway: Gateway | None = None,
 ) -> None:
     """Remove a model and everything it owns: each version's jobs, deployment, tables and artifacts
     (``training.delete``), its tags and aliases; once committed, no replica serves any of it."""
