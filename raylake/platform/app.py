@@ -45,7 +45,9 @@ from raylake.platform.utils.router import router as utils_router
 from raylake.schemas.common import ErrorResponse
 
 API_PREFIX = "/api/v1"
-ERROR_RESPONSES = {code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 401, 403, 404, 409, 413, 422, 429)
+}
 
 log = logging.getLogger(__name__)
 

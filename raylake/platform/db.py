@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, event, func, text
 from sqlalchemy.engine import make_url
@@ -25,7 +25,7 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -73,6 +73,17 @@ def paged(session: Session, stmt: Any, *, skip: int, limit: int | None) -> tuple
     whole select has."""
     total = session.exec(select(func.count()).select_from(stmt.order_by(None).subquery())).one()
     return list(session.exec(stmt.offset(skip).limit(limit)).all()), int(total)
+
+
+class _Row(Protocol):
+    @property
+    def id(self) -> int | None: ...
+
+
+def stored_id(row: _Row) -> int:
+    """A flushed row's primary key (``id`` is None only until the row is inserted)."""
+    assert row.id is not None
+    return row.id
 
 
 def ping(engine: Engine) -> None:

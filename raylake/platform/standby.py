@@ -90,7 +90,7 @@ def claim(session: Session, row_id: int, *, kind: str = TRAIN) -> str | None:
         update(JobStandby)
         .where(col(JobStandby.id) == candidate, col(JobStandby.claimed_id).is_(None))
         .values(claimed_id=row_id)
-        .returning(JobStandby.ray_job_id)
+        .returning(col(JobStandby.ray_job_id))
     ).first()
     return handed[0] if handed else None
 
@@ -119,7 +119,7 @@ def prune(session: Session, now: datetime | None = None) -> int:
     quiet = unclaimed & col(JobStandby.ready_at).is_not(None) & (JobStandby.heartbeat_at < quiet_since)
     stuck = unclaimed & col(JobStandby.ready_at).is_(None) & (JobStandby.created_at < started_before)
     orphaned = col(JobStandby.claimed_id).is_not(None) & (JobStandby.heartbeat_at < started_before)
-    gone = session.execute(delete(JobStandby).where(quiet | stuck | orphaned))
+    gone = session.exec(delete(JobStandby).where(quiet | stuck | orphaned))
     return int(gone.rowcount or 0)
 
 

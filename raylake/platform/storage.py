@@ -88,7 +88,7 @@ class FileStore:
 
     def open(self, key: str) -> BinaryIO:
         try:
-            return self.fs.open_input_stream(self._path(key))  # type: ignore[return-value]
+            return self.fs.open_input_stream(self._path(key))
         except (FileNotFoundError, OSError) as exc:
             raise NotFound("File not found in the store") from exc
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from sqlalchemy import Select
 from sqlmodel import Session, SQLModel, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from raylake.platform.errors import Forbidden, NotFound
 from raylake.platform.tenants.models import Tenant
 
 T = TypeVar("T", bound=SQLModel)
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")  # any SELECT: of rows, of scalars, of a count
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Principal:
             raise Forbidden(f"Missing permission: {permission}")
 
 
-def scoped(stmt: SelectOfScalar[T], model: type[T], principal: Principal) -> SelectOfScalar[T]:
+def scoped(stmt: Q, model: type[SQLModel], principal: Principal) -> Q:
     """Restrict a query to the caller's tenant; superusers see every tenant."""
     if principal.is_superuser:
         return stmt

@@ -12,6 +12,7 @@ from raylake.platform.auth import throttle
 from raylake.platform.auth.models import AuthSession, RefreshToken
 from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings
+from raylake.platform.db import stored_id
 from raylake.platform.errors import Forbidden, NotFound, Unauthorized
 from raylake.platform.rbac import service as rbac
 from raylake.platform.security import (
@@ -71,7 +72,9 @@ def login(*, session: Session, settings: Settings, username: str, password: str,
         raise Unauthorized(BAD_CREDENTIALS, keep_changes=True)
     throttle.clear_pair(session=session, username=username, client=client)
     auth_session = AuthSession(
-        id=str(uuid4()), user_id=user.id, expires_at=utcnow() + timedelta(days=settings.refresh_token_days)
+        id=str(uuid4()),
+        user_id=stored_id(user),
+        expires_at=utcnow() + timedelta(days=settings.refresh_token_days),
     )
     session.add(auth_session)
     return _tokens(session=session, settings=settings, user=user, auth_session=auth_session)

@@ -100,10 +100,10 @@ def record_failure(*, session: Session, username: str, client: str, settings: Se
                 "last_failed_at": literal(now, when),
             },
         )
-        session.exec(stmt)  # type: ignore[call-overload]
+        session.exec(stmt)
 
 
 def clear_pair(*, session: Session, username: str, client: str) -> None:
     """A good login forgets this client's failures on this account; the client's and the account's
     counts stand, so a valid login of one's own cannot reset a spray or a distributed guess."""
-    session.exec(delete(LoginFailure).where(LoginFailure.key == pair_key(username, client)))  # type: ignore[call-overload]
+    session.exec(delete(LoginFailure).where(col(LoginFailure.key) == pair_key(username, client)))

@@ -148,7 +148,7 @@ def list_datasets(
         session.exec(
             select(DatasetFile.dataset_id, func.count())
             .where(col(DatasetFile.dataset_id).in_(ids))
-            .group_by(DatasetFile.dataset_id)
+            .group_by(col(DatasetFile.dataset_id))
         ).all()
     )
     template_ids = {d.template_id for d in datasets if d.template_id}

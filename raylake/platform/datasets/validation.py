@@ -144,7 +144,8 @@ def _match_header(
         if spec.name in header:
             mapping[spec.name] = spec.name
         else:
-            mapping[spec.name] = (folded.get(spec.name.casefold()) or [None])[0]
+            matches = folded.get(spec.name.casefold())
+            mapping[spec.name] = matches[0] if matches else None
     missing = [s.name for s in specs if mapping[s.name] is None and s.default is None]
     if missing:
         raise Invalid(f"{file_name}: missing columns: {', '.join(missing)}")
@@ -255,10 +256,11 @@ def validate_file(
             entry["defaults_filled"] = int(counts[_filled(i)])
         if n_bad:
             source = mapping[spec.name]
+            assert source is not None  # a default is never bad: it parses (templates/service.py)
             first = checked.filter(pl.col(_bad(i))).select(ROW).head(SAMPLES).collect()[ROW].to_list()
-            values = frame.filter(pl.col(ROW).is_in(first)).sort(ROW).select(pl.col(source)).collect()
+            bad_values = frame.filter(pl.col(ROW).is_in(first)).sort(ROW).select(pl.col(source)).collect()
             entry["first_bad_rows"] = first
-            entry["sample_values"] = [str(v)[:100] for v in values[source].to_list()]
+            entry["sample_values"] = [str(v)[:100] for v in bad_values[source].to_list()]
         columns[spec.name] = entry
 
     silver = checked.filter(~pl.col(_INVALID)).select(

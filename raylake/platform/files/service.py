@@ -60,7 +60,7 @@ def delete_file(*, session: Session, ctx: Lake, principal: Principal, file_id: i
     """Delete a file: its rows leave bronze and silver (a new snapshot, a new dataset version)."""
     file = get_file(session=session, principal=principal, file_id=file_id)
     dataset = session.get(Dataset, file.dataset_id)
-    assert dataset is not None and file.id is not None
+    assert dataset is not None and dataset.id is not None and file.id is not None
     if file.kind == "prediction":  # a batch prediction's output: no rows of the dataset to remove
         key = file.storage_key
         session.delete(file)
@@ -68,9 +68,10 @@ def delete_file(*, session: Session, ctx: Lake, principal: Principal, file_id: i
         ctx.store.delete(key)
         return
     if dataset.iceberg_table_name:
+        rows = f"{FILE_ID} = {int(file.id)}"
         for namespace in ("bronze", "silver"):
             table = lake.load(ctx.catalog, namespace, dataset.iceberg_table_name)
-            lake.with_commit_retry(table, lambda t, fid=file.id: t.delete(f"{FILE_ID} = {int(fid)}"))
+            lake.with_commit_retry(table, lambda t: t.delete(rows))
             snapshot = lake.snapshot_id(table)
             if namespace == "silver":
                 dataset.snapshot_id = snapshot
@@ -105,11 +106,12 @@ def resolve_download(
         file = get_file(session=session, principal=principal, file_id=file_id)
     else:
         key = ctx.store.resolve_user_path(principal.tenant_id, file_path or "")
-        file = session.exec(
+        found = session.exec(
             select(DatasetFile).where(
                 DatasetFile.storage_key == key, DatasetFile.tenant_id == principal.tenant_id
             )
         ).first()
-        if file is None:
+        if found is None:
             raise NotFound("File not found")
+        file = found
     return file, ctx.store.iter_bytes(file.storage_key)

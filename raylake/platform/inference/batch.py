@@ -163,7 +163,7 @@ def record_batch(*, session: Session, settings: Settings, token: str | None, bod
     if not key.startswith(prefix) or ".." in key or table != prediction_table(prediction):
         raise Invalid(f"outputs must be {prefix}* and gold.{prediction_table(prediction)}")
     file = DatasetFile(
-        dataset_id=prediction.dataset_id,  # type: ignore[arg-type]
+        dataset_id=prediction.dataset_id,
         tenant_id=prediction.tenant_id,
         file_name=f"prediction_{prediction.id}.csv",
         kind="prediction",

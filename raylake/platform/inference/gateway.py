@@ -91,7 +91,7 @@ class ServeGateway:
         route = self._routes.get((app_name, key))
         if route is not None:
             return route
-        handle = self._apps.get(app_name) if app_name else self._pool
+        handle: Any = self._apps.get(app_name) if app_name else self._pool
         if handle is None:
             handle = await asyncio.to_thread(self._handle, app_name)
         route = handle.options(multiplexed_model_id=key)
@@ -154,8 +154,8 @@ class ServeGateway:
         if running is self._loop:  # on the loop itself: it cannot wait for its own work
             task = self._loop.create_task(work)
             # kept like a watched batch: a task needs a reference
-            self._batches.add(task)  # type: ignore[arg-type]
-            task.add_done_callback(self._batches.discard)  # type: ignore[arg-type]
+            self._batches.add(task)
+            task.add_done_callback(self._batches.discard)
             return
         try:
             asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=2 * FORGET_TIMEOUT_S)
@@ -168,6 +168,7 @@ class ServeGateway:
         if self._api is None:
             context = serve.get_replica_context()
             self._api = serve.get_deployment_handle(context.deployment, context.app_name)
+        handle: Any  # the pool's, then this deployment's: both set by now
         for handle, method, args in (
             (self._pool, "forget", (prefix,)),
             (self._api, "forget", (prefix, principals)),

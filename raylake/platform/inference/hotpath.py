@@ -57,6 +57,6 @@ async def predict(
         username=principal.username,
         accuracy=prepared.accuracy,
         rows=len(prepared.rows),
-        sample=body.features if body.features is not None else (body.instances or [None])[0],
+        sample=body.features if body.features is not None else body.instances[0] if body.instances else None,
     )
     return prepared, results

@@ -124,14 +124,14 @@ async def batch_prediction(
         await gateway.start_batch(replica.key, replica.app_name, prediction_id, fail)
     return BatchSubmitted(
         message="Batch prediction job started successfully.",
-        prediction_id=prediction.id,  # type: ignore[arg-type]
+        prediction_id=prediction.id,
         status=prediction.status,
         ray_job_id=prediction.ray_job_id,
     )
 
 
 def _result(prediction: Prediction) -> BatchResult:
-    return BatchResult(prediction_id=prediction.id, **prediction.model_dump(exclude={"id"}))  # type: ignore[arg-type]
+    return BatchResult(prediction_id=prediction.id, **prediction.model_dump(exclude={"id"}))
 
 
 @router.get("/result", response_model=BatchResult)
@@ -166,7 +166,7 @@ def predictions(
     return PredictionLogOut(
         total=total,
         data=[
-            PredictionLogEntry(prediction_id=p.id, date=p.created_at, **p.model_dump(exclude={"id"}))  # type: ignore[arg-type]
+            PredictionLogEntry(prediction_id=p.id, date=p.created_at, **p.model_dump(exclude={"id"}))
             for p in rows
         ],
     )

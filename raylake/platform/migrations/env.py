@@ -1,5 +1,7 @@
 """Alembic environment: runs against the engine handed over in ``config.attributes`` (see db.migrate)."""
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -8,7 +10,7 @@ from raylake.platform import models  # noqa: F401  (registers every table on SQL
 engine = context.config.attributes["engine"]
 
 
-def _ours(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+def _ours(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """Leave tables we do not model alone: the Iceberg catalog's own tables share the PostgreSQL database."""
     return not (type_ == "table" and reflected and compare_to is None)
 

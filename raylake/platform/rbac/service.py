@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from raylake.platform.db import paged
+from raylake.platform.db import paged, stored_id
 from raylake.platform.errors import Conflict, Forbidden, Invalid
 from raylake.platform.rbac.catalogue import ADMIN_ROLE, DEFAULT_ROLES, PERMISSIONS
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
@@ -35,7 +35,9 @@ def seed_tenant(*, session: Session, tenant_id: str) -> None:
         )
         session.add(role)
         session.flush()
-        session.add_all(RolePermission(role_id=role.id, permission_id=existing[p].id) for p in perms)
+        session.add_all(
+            RolePermission(role_id=stored_id(role), permission_id=stored_id(existing[p])) for p in perms
+        )
     session.flush()
 
 
@@ -120,7 +122,7 @@ def create_role(*, session: Session, principal: Principal, data: RoleCreate) -> 
     role = Role(tenant_id=tenant_id, name=data.name, description=data.description)
     session.add(role)
     session.flush()
-    session.add_all(RolePermission(role_id=role.id, permission_id=p.id) for p in permissions)
+    session.add_all(RolePermission(role_id=stored_id(role), permission_id=stored_id(p)) for p in permissions)
     session.flush()
     return role_public(session=session, role=role)
 
@@ -165,7 +167,7 @@ def attach_permissions(
     _guard_grant(principal, (p.name for p in permissions))
     held = set(role_permission_names(session=session, role_id=role_id))
     session.add_all(
-        RolePermission(role_id=role_id, permission_id=p.id) for p in permissions if p.name not in held
+        RolePermission(role_id=role_id, permission_id=stored_id(p)) for p in permissions if p.name not in held
     )
     session.flush()
     return role_public(session=session, role=role)
@@ -191,7 +193,7 @@ def assign_roles(
         assert role.id is not None
         _guard_grant(principal, role_permission_names(session=session, role_id=role.id))
     held = {r for r in session.exec(select(UserRole.role_id).where(UserRole.user_id == user_id))}
-    session.add_all(UserRole(user_id=user_id, role_id=r.id) for r in roles if r.id not in held)
+    session.add_all(UserRole(user_id=user_id, role_id=stored_id(r)) for r in roles if r.id not in held)
     session.flush()
 
 

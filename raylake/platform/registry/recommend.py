@@ -102,7 +102,8 @@ def ray_scores(
     """One one-CPU Ray task per family, all at once; those unfinished at the budget's end are cancelled."""
     import ray
 
-    remote = ray.remote(num_cpus=1, max_retries=0)(quick_fit.score_family)
+    # ray types a remote function by its positional arity; keyword-only parameters fit none of them
+    remote: Any = ray.remote(num_cpus=1, max_retries=0)(quick_fit.score_family)  # type: ignore[arg-type]
     deadline = time.time() + budget_s
     data = ray.put(sample)
     refs = {

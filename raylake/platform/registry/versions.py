@@ -245,7 +245,7 @@ def describe(*, session: Session, principal: Principal, model_id: int, version: 
         f"trained on dataset {run.dataset_name!r}"
     )
     return Describe(
-        model_id=model.id,  # type: ignore[arg-type]
+        model_id=model.id,
         version=lifecycle.version_name(run),
         description=described,
         features=[c["name"] for c in inputs if c["attribute"] != "Id"],

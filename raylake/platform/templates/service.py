@@ -199,7 +199,7 @@ def update_template(
     template.modified_by = principal.username
     template.modified_at = utcnow()
     _flush_template(session, template)
-    if data.template_schema is not None:
+    if columns is not None:
         _replace_columns(session, template, columns)
     return template_public(session=session, template=template)
 

@@ -101,7 +101,7 @@ def delete_tenant(
     tables = _lake_tables(session, tenant_id)
     for table in reversed(SQLModel.metadata.sorted_tables):  # children first; theirs cascade
         if "tenant_id" in table.c and table.name != Tenant.__tablename__:
-            session.exec(table.delete().where(table.c.tenant_id == tenant_id))  # type: ignore[call-overload]
+            session.exec(table.delete().where(table.c.tenant_id == tenant_id))
     session.delete(tenant)
     session.flush()
     for namespace, name in sorted(tables):
