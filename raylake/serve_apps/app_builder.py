@@ -34,7 +34,8 @@ def prepare(settings: Settings) -> Settings:
 
 def api_application(settings: Settings) -> Application:
     """The API ingress with the shared model pool bound into it (one Serve application)."""
-    return ApiIngress.options(
+    # mypy ignores class decorators: @serve.deployment made ApiIngress a Deployment
+    return ApiIngress.options(  # type: ignore[attr-defined]
         num_replicas=settings.api_replicas, logging_config=serve_logging(settings)
     ).bind(settings, pool_application(settings))
 

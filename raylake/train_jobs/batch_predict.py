@@ -101,7 +101,7 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
                 c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present
             ],
             actual=target["name"] if present.get(target["name"]) == target["data_type"] else None,
-            key=model_id(run, run.preprocess_id),  # type: ignore[arg-type]
+            key=model_id(run, run.preprocess_id),
             classification=run.problem_type == "Classification",
         )
 
@@ -157,9 +157,9 @@ class Score:
     def add(self, predicted: pl.Series, actual: pl.Series) -> None:
         keep = actual.is_not_null()
         if self.classification:
-            p, a = target_labels(predicted.filter(keep)), target_labels(actual.filter(keep))
-            self.n += a.len()
-            self.correct += int((p == a).sum())
+            p_labels, a_labels = target_labels(predicted.filter(keep)), target_labels(actual.filter(keep))
+            self.n += a_labels.len()
+            self.correct += int((p_labels == a_labels).sum())
             return
         a = actual.filter(keep).cast(pl.Float64).to_numpy()
         p = predicted.filter(keep).cast(pl.Float64).to_numpy()

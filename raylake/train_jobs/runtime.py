@@ -102,7 +102,7 @@ def update(
     if "status" in table.c:
         stmt = stmt.where(table.c.status.not_in(FINAL))
     with session_scope(engine) as session:
-        changed = session.exec(stmt.values(**values).returning(table.c.tenant_id)).first()  # type: ignore[call-overload]
+        changed = session.exec(stmt.values(**values).returning(table.c.tenant_id)).first()
         if event is not None and changed is not None:
             emit(session, tenant_id=changed[0], type=event[0], payload=event[1])
 

@@ -55,7 +55,7 @@ def wait_for_run(engine: Engine, standby_id: int, idle_s: float) -> int | None:
                 return row.claimed_id
             if now >= idle_until:
                 # Leave only if nobody claimed us meanwhile: the same condition the claim checks.
-                left = session.execute(
+                left = session.exec(
                     delete(JobStandby).where(
                         col(JobStandby.id) == standby_id, col(JobStandby.claimed_id).is_(None)
                     )
