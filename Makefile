@@ -31,7 +31,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check raylake tests bench
 	$(BIN)/ruff format --check raylake tests bench
-	$(BIN)/mypy -p raylake.core -p raylake.schemas
+	$(BIN)/mypy raylake
 
 bench-foundation: $(STAMP)
 	$(BIN)/python bench/foundation.py
