@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session, select
 
+from raylake.core.vocabulary import JobStatus
 from raylake.platform.auth.service import authenticate
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
 from raylake.platform.rbac import service as rbac
+from raylake.platform.registry import service as registry
+from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants import service as tenants
+from raylake.platform.training.models import TrainingRun
 from raylake.platform.users import service as users
 from raylake.platform.users.models import User
+from raylake.schemas.registry import ModelCreate
 from raylake.schemas.users import UserCreate
 
 PASSWORD = "correct-horse-battery"
@@ -25,8 +32,6 @@ def unique(prefix: str) -> str:
 
 def superuser_principal(engine: Engine, settings: Settings) -> Principal:
     with session_scope(engine) as session:
-        from sqlmodel import select
-
         admin = session.exec(select(User).where(User.username == settings.first_superuser)).one()
         assert admin.id is not None
         return Principal(
@@ -62,3 +67,44 @@ def create_user(
 
 
 __all__ = ["PASSWORD", "authenticate", "create_tenant", "create_user", "superuser_principal", "unique"]
+
+
+CHURN_ROLES = [
+    {"name": "Tenure", "data_type": "Integer", "attribute": "Feature"},
+    {"name": "Plan", "data_type": "String", "attribute": "Feature"},
+    {"name": "Churn", "data_type": "Boolean", "attribute": "Target"},
+]
+
+
+def draft_model(session: Session, principal: Principal, **fields: Any) -> Predictor:
+    """A registered model, a draft (a unique churn classifier unless ``fields`` say otherwise)."""
+    body = {"name": unique("churn"), "task": "binary_classification", **fields}
+    return registry.create_model(session=session, principal=principal, data=ModelCreate.model_validate(body))
+
+
+def add_version(
+    session: Session, model: Predictor, status: str = JobStatus.COMPLETED, **fields: Any
+) -> TrainingRun:
+    """A version's row as its training job leaves it (the job itself is the API tests' to run)."""
+    version = len(session.exec(select(TrainingRun).where(TrainingRun.predictor_id == model.id)).all()) + 1
+    completed = status == JobStatus.COMPLETED
+    values: dict[str, Any] = {
+        "problem_type": model.problem_type,
+        "domain": model.domain,
+        "dataset_name": "d",
+        "columns": CHURN_ROLES,
+        "algorithm": "LightGBM",
+        "metrics": {"accuracy": 0.9, "labels": ["false", "true"]} if completed else None,
+        "created_by": "someone",
+        **fields,
+    }
+    run = TrainingRun(
+        tenant_id=model.tenant_id,
+        predictor_id=model.id,  # type: ignore[arg-type]
+        version=version,
+        status=status,
+        **values,
+    )
+    session.add(run)
+    session.flush()
+    return run

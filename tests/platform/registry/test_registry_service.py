@@ -11,48 +11,17 @@ from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.events.models import Event
 from raylake.platform.jobs import end_row
 from raylake.platform.registry import lifecycle, projects, service, versions
-from raylake.platform.registry.models import DEFAULT_PROJECT, Predictor
+from raylake.platform.registry.models import DEFAULT_PROJECT
 from raylake.platform.tenancy import Principal
 from raylake.platform.training.models import TrainingRun
-from raylake.schemas.registry import ModelCreate, ModelTrainRequest, ModelUpdate, ProjectCreate, ProjectUpdate
+from raylake.schemas.registry import ModelTrainRequest, ModelUpdate, ProjectCreate, ProjectUpdate
 from raylake.train_jobs import runtime
-from tests.factories import create_tenant, create_user, unique
+from tests.factories import add_version, create_tenant, create_user, draft_model, unique
 
 
 @pytest.fixture
 def outsider(engine, settings) -> Principal:
     return create_user(engine, settings, tenant_id=create_tenant(engine), roles=["data_scientist"])
-
-
-def draft(session: Session, who: Principal, **fields) -> Predictor:
-    body = {"name": unique("churn"), "task": "binary_classification", **fields}
-    return service.create_model(session=session, principal=who, data=ModelCreate.model_validate(body))
-
-
-def add_run(session: Session, model: Predictor, status: str = JobStatus.COMPLETED, **fields) -> TrainingRun:
-    """A version's row as a training job leaves it (the job itself is the API tests' to run)."""
-    version = len(session.exec(select(TrainingRun).where(TrainingRun.predictor_id == model.id)).all()) + 1
-    run = TrainingRun(
-        tenant_id=model.tenant_id,
-        predictor_id=model.id,  # type: ignore[arg-type]
-        version=version,
-        dataset_name="d",
-        problem_type=model.problem_type,
-        domain=model.domain,
-        columns=[
-            {"name": "Tenure", "data_type": "Integer", "attribute": "Feature"},
-            {"name": "Plan", "data_type": "String", "attribute": "Feature"},
-            {"name": "Churn", "data_type": "Boolean", "attribute": "Target"},
-        ],
-        algorithm="LightGBM",
-        status=status,
-        metrics={"accuracy": 0.9, "labels": ["false", "true"]} if status == JobStatus.COMPLETED else None,
-        created_by="someone",
-        **fields,
-    )
-    session.add(run)
-    session.flush()
-    return run
 
 
 def events(session: Session, tenant_id: str, type: EventType) -> list[Event]:
@@ -70,7 +39,7 @@ def test_every_tenant_has_a_default_project_and_projects_are_walled(engine, memb
             projects.create_project(session=session, principal=member, data=ProjectCreate(name="churn WORK"))
         with pytest.raises(NotFound):
             projects.get_project(session=session, principal=outsider, project_id=made.id)
-        draft(session, member, project_id=made.id)
+        draft_model(session, member, project_id=made.id)
         with pytest.raises(Conflict, match="holds 1 models"):
             projects.delete_project(session=session, principal=member, project_id=made.id)
         with pytest.raises(Conflict):
@@ -83,7 +52,9 @@ def test_every_tenant_has_a_default_project_and_projects_are_walled(engine, memb
 
 def test_a_draft_model_is_named_once_per_project_and_checked(engine, member, outsider):
     with session_scope(engine) as session:
-        model = draft(session, member, name="churn-a", tags=["churn", "q3"], metadata={"team": "retention"})
+        model = draft_model(
+            session, member, name="churn-a", tags=["churn", "q3"], metadata={"team": "retention"}
+        )
         shown = service.public(session, model)
         assert shown.status == ModelStatus.DRAFT and shown.tags == ["churn", "q3"] and shown.uid
         assert (
@@ -92,24 +63,26 @@ def test_a_draft_model_is_named_once_per_project_and_checked(engine, member, out
             and shown.owner == member.username
         )
         with pytest.raises(Conflict, match="already exists"):
-            draft(session, member, name="churn-a")
+            draft_model(session, member, name="churn-a")
         other = projects.create_project(
             session=session, principal=member, data=ProjectCreate(name=unique("p"))
         )
-        draft(session, member, name="churn-a", project_id=other.id)  # another project: fine
+        draft_model(session, member, name="churn-a", project_id=other.id)  # another project: fine
         with pytest.raises(Invalid, match="does not do"):
-            draft(session, member, model_type=ModelType.FORECASTER)
+            draft_model(session, member, model_type=ModelType.FORECASTER)
         with pytest.raises(NotFound):
-            draft(session, outsider, project_id=other.id)
+            draft_model(session, outsider, project_id=other.id)
         with pytest.raises(NotFound):
             service.get_model(session=session, principal=outsider, model_id=model.id)
 
 
 def test_listing_filters_searches_orders_and_names_unknown_fields(engine, member):
     with session_scope(engine) as session:
-        a = draft(session, member, name="alpha churn", tags=["churn", "prod"], description="retention model")
-        b = draft(session, member, name="beta", tags=["churn"], task="regression")
-        c = draft(session, member, name="gamma", tags=["prod"], description="CHURN forecast")
+        a = draft_model(
+            session, member, name="alpha churn", tags=["churn", "prod"], description="retention model"
+        )
+        b = draft_model(session, member, name="beta", tags=["churn"], task="regression")
+        c = draft_model(session, member, name="gamma", tags=["prod"], description="CHURN forecast")
         ids = lambda rows: [m.id for m in rows]  # noqa: E731
 
         def listed(**query):
@@ -122,8 +95,8 @@ def test_listing_filters_searches_orders_and_names_unknown_fields(engine, member
         assert ids(listed(ordering="name")[0]) == [a.id, b.id, c.id]
         assert ids(listed(ordering="-name", limit=2, offset=1)[0]) == [b.id, a.id]
         assert listed(limit=1)[1] == 3
-        literal = draft(session, member, name="x_y%")
-        draft(session, member, name="xzy%")
+        literal = draft_model(session, member, name="x_y%")
+        draft_model(session, member, name="xzy%")
         assert ids(listed(search="X_Y%")[0]) == [literal.id]  # wildcards are literal; case is not
         with pytest.raises(Invalid, match="unknown ordering fields: colour"):
             listed(ordering="-colour,name")
@@ -133,7 +106,7 @@ def test_listing_filters_searches_orders_and_names_unknown_fields(engine, member
 
 def test_status_moves_only_where_the_lifecycle_allows_with_events(engine, member):
     with session_scope(engine) as session:
-        model = draft(session, member)
+        model = draft_model(session, member)
 
         def patch(**fields):
             return service.update_model(
@@ -143,7 +116,7 @@ def test_status_moves_only_where_the_lifecycle_allows_with_events(engine, member
         with pytest.raises(Conflict, match=r"cannot become trained \(allowed: training\)"):
             patch(status="trained")
         lifecycle.start_training(session, model, member.username)
-        run = add_run(session, model, status=JobStatus.RUNNING)
+        run = add_version(session, model, status=JobStatus.RUNNING)
         run.status = JobStatus.COMPLETED
         lifecycle.run_ended(session, run)
         assert model.status == ModelStatus.TRAINED
@@ -172,17 +145,17 @@ def test_status_moves_only_where_the_lifecycle_allows_with_events(engine, member
 
 def test_a_run_ended_by_reconciliation_fails_its_model_unless_a_version_is_good(engine, member):
     with session_scope(engine) as session:
-        model = draft(session, member)
+        model = draft_model(session, member)
         lifecycle.start_training(session, model, member.username)
-        first = add_run(session, model, status=JobStatus.RUNNING)
+        first = add_version(session, model, status=JobStatus.RUNNING)
         end_row(session, first, JobStatus.FAILED, "Ray job ended FAILED without reporting")
         assert model.status == ModelStatus.FAILED
         lifecycle.start_training(session, model, member.username)
-        good = add_run(session, model, status=JobStatus.RUNNING)
+        good = add_version(session, model, status=JobStatus.RUNNING)
         good.status = JobStatus.COMPLETED
         lifecycle.run_ended(session, good)
         lifecycle.start_training(session, model, member.username)
-        third = add_run(session, model, status=JobStatus.RUNNING)
+        third = add_version(session, model, status=JobStatus.RUNNING)
         end_row(session, third, JobStatus.CANCELLED, "stopped")
         assert model.status == ModelStatus.TRAINED  # v2 still serves
         failed = events(session, member.tenant_id, EventType.RUN_FAILED)
@@ -191,9 +164,9 @@ def test_a_run_ended_by_reconciliation_fails_its_model_unless_a_version_is_good(
 
 def test_versions_by_number_or_alias_and_describe(engine, member, outsider):
     with session_scope(engine) as session:
-        model = draft(session, member, description=None)
-        v1 = add_run(session, model)
-        v2 = add_run(session, model)
+        model = draft_model(session, member, description=None)
+        v1 = add_version(session, model)
+        v2 = add_version(session, model)
         assert versions.resolve(session, model, "v2").id == v2.id
         assert versions.resolve(session, model, "1").id == v1.id
         with pytest.raises(NotFound):
@@ -230,7 +203,9 @@ def test_versions_by_number_or_alias_and_describe(engine, member, outsider):
 
 def test_training_a_model_needs_its_dataset_and_target(engine, member):
     with session_scope(engine) as session:
-        model = draft(session, member, model_type="random_forest", training_config={"time_budget_s": 30})
+        model = draft_model(
+            session, member, model_type="random_forest", training_config={"time_budget_s": 30}
+        )
         with pytest.raises(Invalid, match="no dataset"):
             versions.train_request(model, ModelTrainRequest())
         with pytest.raises(Invalid, match="no target"):
@@ -244,8 +219,8 @@ def test_training_a_model_needs_its_dataset_and_target(engine, member):
 
 def test_a_training_jobs_progress_is_on_the_feed_coarsely_and_never_after_its_end(engine, member):
     with session_scope(engine) as session:
-        model = draft(session, member)
-        run_id = add_run(session, model, status=JobStatus.RUNNING).id
+        model = draft_model(session, member)
+        run_id = add_version(session, model, status=JobStatus.RUNNING).id
     report = runtime.progress(engine, TrainingRun, run_id)
     for stage, percent in (("training", 10), ("training", 12), ("training", 16), ("evaluating", 17)):
         report(stage, percent)

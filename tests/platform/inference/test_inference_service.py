@@ -1,0 +1,96 @@
+"""The inference service's checks without Ray (both backends): which model a request may use, what a
+batch refuses before its job, and the prediction log's tenant wall."""
+
+from __future__ import annotations
+
+import pytest
+
+from raylake.core.vocabulary import JobStatus
+from raylake.platform.datasets import service as datasets
+from raylake.platform.datasets.ingest import Staged
+from raylake.platform.db import session_scope
+from raylake.platform.errors import Conflict, Invalid, NotFound
+from raylake.platform.inference import history, realtime
+from raylake.platform.inference.batch import submit_batch
+from raylake.platform.jobs import RayJobs
+from raylake.platform.training.models import PreprocessState
+from tests.datafiles import churn_csv, write
+from tests.factories import add_version, create_tenant, create_user, draft_model, unique
+
+NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # a submission cannot reach Ray
+
+
+@pytest.fixture
+def outsider(engine, settings):
+    return create_user(engine, settings, tenant_id=create_tenant(engine), roles=["data_scientist"])
+
+
+def servable(session, member, **fields):
+    """A completed version as far as the store says (its files are the API tests' to write)."""
+    model = draft_model(session, member)
+    run = add_version(session, model, artifact_key="k", **fields)
+    state = PreprocessState(
+        tenant_id=run.tenant_id, source_run_id=run.id, storage_key="k", encoding="ordinal"
+    )
+    session.add(state)
+    session.flush()
+    run.preprocess_id = state.id
+    session.add(run)
+    session.flush()
+    return run
+
+
+def test_a_model_is_servable_only_when_completed_and_only_to_its_tenant(engine, member, outsider):
+    with session_scope(engine) as session:
+        run = servable(session, member)
+        assert realtime.servable_run(session=session, principal=member, train_id=run.id)[0].id == run.id
+        with pytest.raises(NotFound):
+            realtime.servable_run(session=session, principal=outsider, train_id=run.id)
+        running = add_version(session, draft_model(session, member), status=JobStatus.RUNNING)
+        with pytest.raises(Conflict, match="only a completed training run can predict"):
+            realtime.servable_run(session=session, principal=member, train_id=running.id)
+        forecaster = servable(session, member, problem_type="Forecasting")
+        with pytest.raises(Invalid, match="forecast"):
+            realtime.not_forecasting(forecaster)
+
+
+def test_a_batch_is_refused_before_its_job(engine, settings, ctx, member, outsider, tmp_path):
+    content = churn_csv()  # CustomerID, DataUsageGB, Plan, Churn, Joined: no Tenure
+    staged = Staged(path=write(tmp_path, "c.csv", content), file_name="c.csv", size=len(content))
+    with session_scope(engine) as session:
+        dataset, _ = datasets.upload(
+            session=session,
+            ctx=ctx,
+            principal=member,
+            dataset_name=unique("p-"),
+            template_id=None,
+            usage="p",
+            staged=[staged],
+        )
+        run = servable(session, member)
+
+        def batch(principal, dataset_id=dataset.id):
+            return submit_batch(
+                session=session,
+                settings=settings,
+                jobs=NO_RAY,
+                principal=principal,
+                train_id=run.id,
+                dataset_id=dataset_id,
+            )
+
+        with pytest.raises(Invalid, match="Tenure"):
+            batch(member)
+        with pytest.raises(NotFound):
+            batch(outsider)
+
+
+def test_the_prediction_log_is_walled(engine, member, outsider):
+    with session_scope(engine) as session:
+        run = servable(session, member)
+        rows, total = history.list_predictions(
+            session=session, principal=member, train_id=run.id, skip=0, limit=10
+        )
+        assert (rows, total) == ([], 0)
+        with pytest.raises(NotFound):
+            history.list_predictions(session=session, principal=outsider, train_id=run.id, skip=0, limit=10)
