@@ -211,7 +211,7 @@ def _backfill() -> None:
 def downgrade() -> None:
     op.drop_table("model_aliases")
     op.drop_table("model_tags")
-    with op.batch_alter_table("predictors", table_kwargs=AUTOINCREMENT, recreate="always") as batch:
+    with op.batch_alter_table("predictors", table_kwargs=AUTOINCREMENT, recreate="auto") as batch:
         batch.drop_index("ix_predictors_project_id")
         batch.drop_index("ix_predictors_status")
         batch.drop_constraint("fk_predictors_project_id", type_="foreignkey")
