@@ -21,6 +21,7 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid, PayloadTooLarge
 from raylake.platform.inference.loading import accuracy_of, model_id
 from raylake.platform.lake import Lake
+from raylake.platform.registry.lifecycle import check_usable
 from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training.models import PreprocessState, TrainingRun
@@ -31,12 +32,14 @@ MAX_PROBLEMS = 20  # problems named in one 422 about a request's rows
 
 
 def servable_run(*, session: Session, principal: Principal, train_id: int) -> tuple[TrainingRun, Predictor]:
-    """A completed run of the caller's tenant (404 otherwise; 409 while it is not completed)."""
+    """A completed run of the caller's tenant (404 otherwise; 409 while it is not completed, or when
+    its model is archived)."""
     run = get_scoped(session, TrainingRun, train_id, principal, "Model")
     if run.status != JobStatus.COMPLETED or run.preprocess_id is None or not run.artifact_key:
         raise Conflict(f"model {run.id} is {run.status}: only a completed training run can predict")
     predictor = session.get(Predictor, run.predictor_id)
     assert predictor is not None
+    check_usable(predictor, "used for predictions or deployed")
     return run, predictor
 
 

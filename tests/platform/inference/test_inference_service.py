@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from raylake.core.vocabulary import JobStatus
+from raylake.core.vocabulary import JobStatus, ModelStatus
 from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
@@ -13,6 +13,7 @@ from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.inference import history, realtime
 from raylake.platform.inference.batch import submit_batch
 from raylake.platform.jobs import RayJobs
+from raylake.platform.registry.models import Predictor
 from raylake.platform.training.models import PreprocessState
 from tests.datafiles import churn_csv, write
 from tests.factories import add_version, create_tenant, create_user, draft_model, unique
@@ -49,6 +50,11 @@ def test_a_model_is_servable_only_when_completed_and_only_to_its_tenant(engine, 
         running = add_version(session, draft_model(session, member), status=JobStatus.RUNNING)
         with pytest.raises(Conflict, match="only a completed training run can predict"):
             realtime.servable_run(session=session, principal=member, train_id=running.id)
+        archived = servable(session, member)
+        model = session.get(Predictor, archived.predictor_id)
+        model.status = ModelStatus.ARCHIVED  # type: ignore[union-attr]
+        with pytest.raises(Conflict, match="archived"):
+            realtime.servable_run(session=session, principal=member, train_id=archived.id)
         forecaster = servable(session, member, problem_type="Forecasting")
         with pytest.raises(Invalid, match="forecast"):
             realtime.not_forecasting(forecaster)
