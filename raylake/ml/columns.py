@@ -32,6 +32,7 @@ class Column:
     categories: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The column as JSON-ready data, kept with the preprocessing state."""
         data: dict[str, Any] = {
             "name": self.name,
             "data_type": self.data_type,
@@ -45,6 +46,7 @@ class Column:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Column:
+        """The column back from ``to_json``'s data."""
         return cls(
             name=data["name"],
             data_type=data["data_type"],

@@ -85,6 +85,7 @@ def _normalised(proba: np.ndarray) -> np.ndarray:
 
 
 def regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
+    """RMSE, MAE, R² and MAPE of the predictions (None each where undefined, as for no rows)."""
     y_true = np.asarray(y_true, dtype=np.float64)
     y_pred = np.asarray(y_pred, dtype=np.float64)
     if len(y_true) == 0:

@@ -238,6 +238,7 @@ class Preprocessor:
     # ------------------------------------------------------------------ persistence
 
     def to_json(self) -> dict[str, Any]:
+        """The fitted state as versioned JSON-ready data, stored beside the model."""
         return {
             "version": VERSION,
             "encoding": self.encoding,
@@ -255,6 +256,7 @@ class Preprocessor:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Preprocessor:
+        """The preprocessor back from ``to_json``'s data; ValueError for another state version."""
         if data.get("version") != VERSION:
             raise ValueError(f"unsupported preprocessor version {data.get('version')!r}; expected {VERSION}")
         pre = cls(

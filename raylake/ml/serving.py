@@ -50,10 +50,12 @@ class ServedModel:
 
     @classmethod
     def build(cls, model: Model, preprocessor: Preprocessor, accuracy: float | None) -> ServedModel:
+        """A model ready to serve: the model with its preprocessor and row encoder."""
         return cls(model, preprocessor, RowEncoder(preprocessor), accuracy, preprocessor.target)
 
     @property
     def classification(self) -> bool:
+        """Whether the served model predicts classes."""
         return self.model.classification
 
     def predict(self, rows: Sequence[Mapping[str, Any]], *, explain: bool = False) -> list[dict[str, Any]]:
@@ -63,6 +65,7 @@ class ServedModel:
         return self.predict_matrix(X, explain=explain)
 
     def predict_matrix(self, X: np.ndarray, *, explain: bool = False) -> list[dict[str, Any]]:
+        """One prediction per encoded row (label and probabilities, or value), explained when asked."""
         proba = self.model.predict_proba(X, SERVING_THREADS) if self.classification else None
         contributions = self.contributions(X, proba) if explain else None
         if self.classification:
@@ -85,6 +88,7 @@ class ServedModel:
         return out
 
     def labels(self, indices: np.ndarray) -> list[Any]:
+        """Class indices as the target's own labels."""
         return typed_labels(self.preprocessor, indices).to_list()
 
     # ------------------------------------------------------------------ explanations

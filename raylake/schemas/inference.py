@@ -1,4 +1,4 @@
-"""API contracts of the inference module (reference module 9)."""
+"""API contracts of inference: real-time, form-based and batch predictions, forecasts, the prediction log."""
 
 from datetime import datetime
 from typing import Annotated, Any

@@ -1,4 +1,4 @@
-"""API contracts of the train module (reference module 8) and the Ray job termination endpoint."""
+"""API contracts of training (runs, results, feature importance) and of Ray job termination."""
 
 from datetime import datetime
 from typing import Annotated, Any

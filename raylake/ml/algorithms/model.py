@@ -33,6 +33,7 @@ class Model:
 
     @property
     def classification(self) -> bool:
+        """Whether the model predicts classes (else numbers)."""
         return self.problem_type == CLASSIFICATION
 
     def predict_proba(self, X: np.ndarray, threads: int = 0) -> np.ndarray | None:

@@ -43,6 +43,7 @@ _ESTIMATORS: dict[str, tuple[str, str]] = {
 
 
 def load_skops(path: Path, algorithm: str, problem_type: str) -> Any:
+    """The estimator in a skops file, refused unless it holds only known types and the model it claims."""
     import skops.io
 
     untrusted = skops.io.get_untrusted_types(file=path)
@@ -58,6 +59,7 @@ def load_skops(path: Path, algorithm: str, problem_type: str) -> Any:
 
 
 def file_digest(path: Path) -> str:
+    """The file's SHA-256 hex digest, read in 1 MiB blocks, to check an artifact is the one recorded."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

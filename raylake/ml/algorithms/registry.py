@@ -102,6 +102,7 @@ _DISPLAY = {
 
 
 def valid_names(problem_type: str) -> list[str]:
+    """The algorithms that can learn this problem type, in the registry's order."""
     return [name for name, algorithm in ALGORITHMS.items() if problem_type in algorithm.problem_types]
 
 

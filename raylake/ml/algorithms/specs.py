@@ -16,6 +16,7 @@ class _Int:
     nullable: bool = False
 
     def clean(self, name: str, value: Any) -> int | None:
+        """The value as an int within bounds (None where nullable); ValueError naming the parameter."""
         if value is None and self.nullable:
             return None
         integral = isinstance(value, int | np.integer) or (
@@ -36,6 +37,7 @@ class _Float:
     low_open: bool = False
 
     def clean(self, name: str, value: Any) -> float:
+        """The value as a float within bounds; ValueError naming the parameter otherwise."""
         number_like = isinstance(value, int | float | np.integer | np.floating)
         if isinstance(value, bool | np.bool_) or not number_like:
             raise ValueError(f"{name} must be a number, not {value!r}")
@@ -52,6 +54,7 @@ class _Choice:
     values: tuple[Any, ...]
 
     def clean(self, name: str, value: Any) -> Any:
+        """The value when it is one of the allowed ones (same type too); ValueError listing them otherwise."""
         if not any(value is v or (type(value) is type(v) and value == v) for v in self.values):
             shown = ", ".join("null" if v is None else repr(v) for v in self.values)
             raise ValueError(f"{name} must be one of {shown}, not {value!r}")
@@ -61,6 +64,7 @@ class _Choice:
 @dataclass(frozen=True)
 class _Bool:
     def clean(self, name: str, value: Any) -> bool:
+        """The value as a bool; ValueError when it is anything else."""
         if not isinstance(value, bool | np.bool_):
             raise ValueError(f"{name} must be true or false, not {value!r}")
         return bool(value)
@@ -71,6 +75,7 @@ class _MaxFeatures:
     """scikit-learn's ``max_features``: a rule name, a count (int) or a fraction (float); null means all."""
 
     def clean(self, name: str, value: Any) -> str | int | float | None:
+        """ "sqrt", "log2", None, a feature count or a fraction in (0, 1]; ValueError otherwise."""
         if value is None or value in ("sqrt", "log2"):
             return value
         if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
@@ -86,6 +91,7 @@ class _Layers:
     max_units: int = 4096
 
     def clean(self, name: str, value: Any) -> list[int]:
+        """The hidden layer sizes as a list (one int is one layer); ValueError when out of bounds."""
         layers = [value] if isinstance(value, int | np.integer) and not isinstance(value, bool) else value
         if not isinstance(layers, list | tuple) or not 1 <= len(layers) <= self.max_layers:
             raise ValueError(f"{name} must be a list of 1 to {self.max_layers} layer sizes, not {value!r}")

@@ -44,6 +44,7 @@ Runner = Callable[[Sequence[Call]], list[Any]]
 
 
 def in_process(calls: Sequence[Call]) -> list[Any]:
+    """Run the calls one after the other in this process (the runner without Ray)."""
     return [fn(**kw) for fn, kw in calls]
 
 
@@ -145,6 +146,7 @@ class Evaluation:
 
     @classmethod
     def of(cls, model: str, folds: list[dict[str, np.ndarray]]) -> Evaluation:
+        """One model's evaluation stacked from its folds' actuals, predictions and scales."""
         return cls(
             model,
             np.stack([f["actual"] for f in folds]),
@@ -154,6 +156,7 @@ class Evaluation:
         )
 
     def per_step(self) -> dict[str, list[float]]:
+        """Each error measure (MASE, sMAPE, ...) per forecast step, averaged over folds and series."""
         error = self.predicted - self.actual
         mase = np.abs(error) / self.mase_scale[:, :, None]
         denominator = np.abs(self.actual) + np.abs(self.predicted)
@@ -167,6 +170,7 @@ class Evaluation:
         }
 
     def summary(self) -> dict[str, float]:
+        """Each error measure averaged over the steps, rounded: the backtest's headline numbers."""
         return {name: round(float(np.mean(values)), 6) for name, values in self.per_step().items()}
 
     def unit_errors(self) -> np.ndarray:
@@ -214,4 +218,5 @@ def booster_text(
 
 
 def load_booster(text: str) -> lgb.Booster:
+    """The LightGBM booster back from its text (as a Ray task returns it)."""
     return lgb.Booster(model_str=text)

@@ -38,6 +38,7 @@ class FeatureSpec:
 
     @classmethod
     def build(cls, freq: Frequency, frame: pl.DataFrame, exog: list[str], n_series: int) -> FeatureSpec:
+        """The features for a frequency and a panel: lags, windows, calendar parts, exogenous categories."""
         season = max(freq.season, 1)
         week = 7 * season if freq.every.endswith("m") or freq.every == "1h" else 0  # sub-daily: a week back
         lags = sorted({*range(1, min(season, MAX_SHORT_LAGS) + 1), season, 2 * season, week} - {0})
@@ -60,12 +61,14 @@ class FeatureSpec:
         )
 
     def to_z(self, y: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Values on the model's scale (log, or divided by each series' scale)."""
         if self.log:
             with np.errstate(all="ignore"):
                 return np.log(y)
         return y / scale
 
     def from_z(self, z: np.ndarray, scale: np.ndarray) -> np.ndarray:
+        """Model-scale values back in the series' own units."""
         return np.exp(z) if self.log else z * scale
 
     @property
@@ -75,6 +78,7 @@ class FeatureSpec:
 
     @property
     def names(self) -> list[str]:
+        """The feature matrix's column names, in order."""
         return [
             "level",
             *(f"lag_{k}" for k in self.lags),
@@ -86,13 +90,16 @@ class FeatureSpec:
 
     @property
     def categorical(self) -> list[str]:
+        """The features LightGBM treats as categories."""
         return [*self.categories, *(["series"] if self.series_feature else [])]
 
     def to_json(self) -> dict[str, Any]:
+        """The spec as JSON-ready data, kept with the forecaster."""
         return asdict(self)
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> FeatureSpec:
+        """The spec back from ``to_json``'s data."""
         return cls(**state)
 
     def exog_matrix(self, frame: pl.DataFrame) -> np.ndarray:
@@ -125,6 +132,7 @@ def _calendar_kind(freq: Frequency) -> str:
 
 
 def calendar(times: pl.Series, parts: list[str]) -> np.ndarray:
+    """The timestamps' calendar parts (hour, day of week, month...) as a float matrix, one column a part."""
     exprs = {
         "hour": pl.col("t").dt.hour() + pl.col("t").dt.minute() / 60,
         "day_of_week": pl.col("t").dt.weekday(),

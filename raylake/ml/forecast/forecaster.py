@@ -92,6 +92,7 @@ class History:
 
     @classmethod
     def of(cls, frame: pl.DataFrame, length: int) -> History:
+        """Each series' last ``length`` values and last timestamp, taken from a sorted panel."""
         tails = frame.group_by("series", maintain_order=True).agg(
             pl.col("y").tail(length).alias("y"), pl.col("time").last().alias("time")
         )
@@ -179,6 +180,7 @@ class Forecaster:
 
     @property
     def series(self) -> list[str]:
+        """The ids of the series this forecaster can forecast."""
         return self.history.series
 
     def forecast(
@@ -246,6 +248,7 @@ class Forecaster:
         return self.spec.exog_matrix(joined)
 
     def to_json(self) -> dict[str, Any]:
+        """The forecaster's state (history, spec, frequency) as JSON-ready data; the booster apart."""
         return {
             "kind": "forecaster",
             "model": self.model,
@@ -263,6 +266,7 @@ class Forecaster:
 
     @classmethod
     def from_json(cls, state: dict[str, Any], booster: lgb.Booster | None) -> Forecaster:
+        """The forecaster back from ``to_json``'s state and its booster."""
         values = np.array(
             [[np.nan if v is None else v for v in row] for row in state["history"]], dtype=float
         )

@@ -31,6 +31,7 @@ class Panel:
 
     @property
     def series(self) -> list[str]:
+        """The panel's series ids in the order they first appear."""
         return self.frame["series"].unique(maintain_order=True).to_list()
 
 

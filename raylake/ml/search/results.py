@@ -63,6 +63,7 @@ class TrialRecorder(tune.Callback):
         return {**self.__dict__, "progress": None, "trials": {}}
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Note when a trial starts, to time it."""
         self.trials.setdefault(trial.trial_id, trial)
         self.started.setdefault(trial.trial_id, time.monotonic())
         logger.debug(
@@ -70,9 +71,11 @@ class TrialRecorder(tune.Callback):
         )
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Record a finished trial's result."""
         self._finish(trial, error=None)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Record a failed trial with the last line of its error."""
         text = None
         try:  # the driver's own copy first: the storage copy is written later
             text = Path(trial.error_file).read_text() if trial.error_file else trial.get_error()

@@ -30,11 +30,13 @@ class _Range:
     integer: bool = False
 
     def suggest(self, trial: Any, name: str) -> float | int:
+        """Optuna's next value for this parameter within the range."""
         if self.integer:
             return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
         return trial.suggest_float(name, self.low, self.high, log=self.log)
 
     def clip(self, value: float) -> float | int:
+        """A value brought inside the range (rounded for an integer parameter)."""
         value = min(max(float(value), self.low), self.high)
         return round(value) if self.integer else value
 

@@ -32,6 +32,7 @@ class HopelessTrialStopper(FIFOScheduler):
         self.stopped = 0
 
     def on_trial_result(self, tune_controller: Any, trial: Any, result: dict) -> str:
+        """Stop a trial whose folds so far trail the best trial's beyond its spread."""
         if result.get("status") != "running" or len(self.best_folds) < 2:
             return TrialScheduler.CONTINUE
         mine = result.get("fold_scores") or []
@@ -45,6 +46,7 @@ class HopelessTrialStopper(FIFOScheduler):
         return TrialScheduler.CONTINUE
 
     def on_trial_complete(self, tune_controller: Any, trial: Any, result: dict) -> None:
+        """Keep the best completed trial's score and fold scores to compare with."""
         if result.get("status") == "completed" and result.get("score", -math.inf) > self.best:
             self.best = float(result["score"])
             self.best_folds = list(result.get("fold_scores") or [])
@@ -62,6 +64,7 @@ class BudgetedOptunaSearch(OptunaSearch):
         self.last_start = last_start
 
     def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]  # ray's annotation omits its own Searcher.FINISHED (a str)
+        """Optuna's next configuration, or FINISHED once the last start time has passed."""
         if time.time() >= self.last_start:
             return Searcher.FINISHED
         return super().suggest(trial_id)

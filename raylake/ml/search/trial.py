@@ -49,6 +49,7 @@ class Plan:
     trial_limit_s: float
 
     def splits(self, encoding: str) -> Iterator[TrainData]:
+        """The training/validation splits a trial fits for an encoding: each fold, or the one holdout."""
         data = self.data[encoding]
         if self.folds is None:
             yield data
@@ -66,6 +67,7 @@ class Plan:
 
     @property
     def n_splits(self) -> int:
+        """How many fits a trial makes."""
         return 1 if self.folds is None else len(self.folds)
 
 

@@ -1,4 +1,4 @@
-"""Login (module 1) and token validation (module 10) routes."""
+"""Login, token refresh, logout and password reset, and token validation routes."""
 
 from __future__ import annotations
 

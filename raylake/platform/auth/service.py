@@ -108,6 +108,7 @@ def refresh(*, session: Session, settings: Settings, refresh_token: str) -> Toke
 
 
 def logout(*, session: Session, settings: Settings, refresh_token: str) -> None:
+    """Revoke the session a refresh token belongs to."""
     _, auth_session = _live_refresh(session, settings, refresh_token)
     auth_session.revoked_at = utcnow()
     auth_session.revoked_reason = "logout"
@@ -115,6 +116,7 @@ def logout(*, session: Session, settings: Settings, refresh_token: str) -> None:
 
 
 def revoke_user_sessions(*, session: Session, user_id: int, reason: str) -> None:
+    """Revoke every live session of a user (password change, deactivation), with the reason."""
     live = session.exec(
         select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at == None)  # noqa: E711
     )

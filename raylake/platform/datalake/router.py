@@ -1,4 +1,4 @@
-"""Datalake (module 11): the reference's paths and parameter names; every table is the caller's tenant's.
+"""Datalake: the reference's paths and parameter names; every table is the caller's tenant's.
 
 The two statistics endpoints accept both spellings the reference uses: ``schema``/``table``/``column``
 (distinct-count) and ``schema_name``/``table_name``/``column_name`` (numeric_stats).

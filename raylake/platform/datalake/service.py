@@ -1,4 +1,4 @@
-"""Datalake (module 11): inspect the tenant's Iceberg tables.
+"""Datalake: inspect the tenant's Iceberg tables.
 
 A table is reachable only through its ``LakeTable`` row, scoped to the caller's tenant (another tenant's
 table is a 404, like one that does not exist); a column only through the table's Iceberg schema. Names are
@@ -121,6 +121,7 @@ def _registered(stmt: Any, principal: Principal) -> Any:
 
 
 def list_schemas() -> list[str]:
+    """The lake's namespaces a caller may browse."""
     return list(lake.NAMESPACES)
 
 
@@ -169,6 +170,7 @@ def _field(table: Table, column_name: str) -> NestedField:
 def table_columns(
     *, session: Session, ctx: Lake, principal: Principal, schema_name: str, table_name: str
 ) -> list[ColumnInfo]:
+    """A visible lake table's columns with their SQL types."""
     _, table = _open(session, ctx, principal, schema_name, table_name)
     return [ColumnInfo(column_name=f.name, data_type=sql_type(f.field_type)) for f in table.schema().fields]
 

@@ -31,6 +31,7 @@ TABLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,127}")
 
 
 def usability(dataset: Dataset) -> str:
+    """The share of a dataset's rows that passed validation, as shown ("87%")."""
     if not dataset.total_records:
         return "0%"
     return f"{100 * dataset.valid_records / dataset.total_records:.0f}%"
@@ -132,6 +133,7 @@ def upload(
 
 
 def get_dataset(*, session: Session, principal: Principal, dataset_id: int) -> Dataset:
+    """A dataset the caller may see; NotFound otherwise."""
     return get_scoped(session, Dataset, dataset_id, principal, "Dataset")
 
 
@@ -161,6 +163,7 @@ def list_datasets(
 
 
 def versions(*, session: Session, dataset: Dataset) -> list[dict[str, Any]]:
+    """The dataset's snapshots, oldest first, with the change and file that made each."""
     rows = session.exec(
         select(DatasetVersion).where(DatasetVersion.dataset_id == dataset.id).order_by(col(DatasetVersion.id))
     )
@@ -198,5 +201,6 @@ def delete_dataset(*, session: Session, ctx: Lake, principal: Principal, dataset
 
 
 def touch(dataset: Dataset, principal: Principal) -> None:
+    """Stamp the dataset as modified now by the caller."""
     dataset.modified_at = utcnow()
     dataset.modified_by = principal.username

@@ -17,6 +17,7 @@ ENTRYPOINT = "python -m raylake.train_jobs.statistics --statistics-id {id}"
 def submit(
     *, session: Session, settings: Settings, jobs: RayJobs, principal: Principal, dataset_id: int
 ) -> DatasetStatistics:
+    """Start a Ray job describing the dataset's validated rows, recorded as a statistics row."""
     dataset = datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     if not dataset.is_valid or dataset.snapshot_id is None:
         raise Conflict("The dataset has no validated rows to describe")
@@ -39,6 +40,7 @@ def submit(
 
 
 def latest(*, session: Session, jobs: RayJobs, principal: Principal, dataset_id: int) -> DatasetStatistics:
+    """The dataset's newest statistics job, reconciled with Ray; NotFound when none was asked for."""
     datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     row = session.exec(
         select(DatasetStatistics)

@@ -111,6 +111,7 @@ def check_url(settings: Settings, url: str) -> str:
 
 
 def webhook_public(hook: Webhook) -> WebhookPublic:
+    """A webhook as the API shows it (its secret only as whether it signs)."""
     assert hook.id is not None
     return WebhookPublic(
         id=hook.id,
@@ -162,6 +163,7 @@ def delete_webhook(*, session: Session, principal: Principal, webhook_id: int) -
 
 
 def delivery_public(row: WebhookDelivery) -> DeliveryPublic:
+    """A webhook delivery attempt as the API shows it."""
     assert row.id is not None
     return DeliveryPublic(
         id=row.id,

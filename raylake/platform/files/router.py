@@ -1,4 +1,4 @@
-"""Files (module 7): add, list, view, delete, download, details."""
+"""Dataset files: add, list, view, delete, download, details."""
 
 from __future__ import annotations
 

@@ -23,6 +23,7 @@ PREVIEW_BYTES = 64 * 1024
 def add_files(
     *, session: Session, ctx: Lake, principal: Principal, dataset_id: int, staged: list[Staged]
 ) -> tuple[Dataset, list[DatasetFile]]:
+    """Append staged files' rows to a dataset as a new snapshot; the dataset and the new file rows."""
     dataset = datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     require_rows(staged)
     files = ingest(
@@ -41,6 +42,7 @@ def list_files(
 
 
 def get_file(*, session: Session, principal: Principal, file_id: int) -> DatasetFile:
+    """A dataset file the caller may see; NotFound otherwise."""
     return get_scoped(session, DatasetFile, file_id, principal, "File")
 
 

@@ -18,11 +18,14 @@ from raylake.platform.training.models import TrainingRun
 class Gateway(Protocol):
     """How the API deploys model replicas (``gateway.py`` over Ray Serve)."""
 
-    def deploy(self, app_name: str, replicas: int) -> None: ...
+    def deploy(self, app_name: str, replicas: int) -> None:
+        """Run a model's dedicated Serve application with this many replicas."""
 
-    def undeploy(self, app_name: str) -> None: ...
+    def undeploy(self, app_name: str) -> None:
+        """Remove a model's dedicated Serve application."""
 
-    def forget(self, prefix: str, *, principals: bool = False) -> None: ...
+    def forget(self, prefix: str, *, principals: bool = False) -> None:
+        """Drop what replicas cached under an artifact prefix (and cached principals when asked)."""
 
 
 def forget_after_commit(

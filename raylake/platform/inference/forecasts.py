@@ -70,6 +70,7 @@ class PreparedForecast:
 def prepare(
     *, session: Session, settings: Settings, ctx: lake.Lake, principal: Principal, request: ForecastRequest
 ) -> PreparedForecast:
+    """A forecast request checked against its model (steps, frequency, series, future exogenous values)."""
     run, predictor = servable_run(session=session, principal=principal, train_id=request.train_id)
     if run.problem_type != "Forecasting":
         raise Invalid(f"model {run.id} is a {run.problem_type} model: use POST /api/v1/inference/ instead")

@@ -72,6 +72,7 @@ class RowProblems:
         self.messages: list[str] = []
 
     def note(self, message: str) -> None:
+        """Add one problem to report."""
         self.messages.append(message)
 
     def parsed(self, where: str, name: str, data_type: str, value: Any) -> Any:
@@ -84,9 +85,11 @@ class RowProblems:
 
     @property
     def full(self) -> bool:
+        """Whether enough problems are noted to stop looking for more."""
         return len(self.messages) >= MAX_PROBLEMS
 
     def raise_any(self) -> None:
+        """Raise one 422 listing every noted problem, if there is any."""
         if self.messages:
             raise Invalid("; ".join(self.messages))
 

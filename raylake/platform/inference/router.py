@@ -1,4 +1,4 @@
-"""Inference module (reference module 9): real-time, form-based and batch predictions, the prediction log."""
+"""Inference: real-time, form-based and batch predictions, the prediction log."""
 
 from __future__ import annotations
 

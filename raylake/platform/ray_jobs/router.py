@@ -1,4 +1,4 @@
-"""Ray module (reference module 12): terminate a running job of the caller's tenant."""
+"""Ray jobs: terminate a running job of the caller's tenant."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ ALIASES = {
 
 
 def terminate(*, session: Session, jobs: RayJobs, principal: Principal, ray_job_id: str, usage: str) -> Any:
+    """Stop a caller's unfinished job of the given usage on Ray and mark its row cancelled."""
     kind = ALIASES.get(usage.strip().lower(), usage.strip().lower())
     model = USAGES.get(kind)
     if model is None:

@@ -1,4 +1,4 @@
-"""RBAC (module 3) plus what the reference leaves out: listing, attaching, assigning."""
+"""Roles and permissions (RBAC), plus what the reference leaves out: listing, attaching, assigning."""
 
 from __future__ import annotations
 

@@ -42,6 +42,7 @@ def seed_tenant(*, session: Session, tenant_id: str) -> None:
 
 
 def user_permissions(*, session: Session, user_id: int) -> frozenset[str]:
+    """The names of every permission a user holds through their roles."""
     rows = session.exec(
         select(Permission.name)
         .join(RolePermission, col(RolePermission.permission_id) == col(Permission.id))
@@ -65,6 +66,7 @@ def user_role_names(*, session: Session, user_ids: list[int]) -> dict[int, list[
 
 
 def role_permission_names(*, session: Session, role_id: int) -> list[str]:
+    """The names of a role's permissions, sorted."""
     rows = session.exec(
         select(Permission.name)
         .join(RolePermission, col(RolePermission.permission_id) == col(Permission.id))
@@ -94,6 +96,7 @@ def _permissions_by_name(session: Session, tenant_id: str, names: Iterable[str])
 
 
 def roles_by_name(*, session: Session, tenant_id: str, names: Iterable[str]) -> list[Role]:
+    """A tenant's roles with these names; Invalid naming any that do not exist."""
     wanted = set(names)
     found = list(session.exec(select(Role).where(Role.tenant_id == tenant_id, col(Role.name).in_(wanted))))
     unknown = sorted(wanted - {r.name for r in found})
@@ -103,6 +106,7 @@ def roles_by_name(*, session: Session, tenant_id: str, names: Iterable[str]) -> 
 
 
 def role_public(*, session: Session, role: Role) -> RolePublic:
+    """A role as the API shows it, with its permission names."""
     assert role.id is not None
     return RolePublic(
         id=role.id,
@@ -114,6 +118,7 @@ def role_public(*, session: Session, role: Role) -> RolePublic:
 
 
 def create_role(*, session: Session, principal: Principal, data: RoleCreate) -> RolePublic:
+    """A new role in the caller's (or a named) tenant with permissions the caller may grant."""
     tenant_id = target_tenant(session, principal, data.tenant_id)
     if session.exec(select(Role).where(Role.tenant_id == tenant_id, Role.name == data.name)).first():
         raise Conflict(f"Role {data.name!r} already exists")
@@ -138,6 +143,7 @@ def list_roles(
 
 
 def create_permission(*, session: Session, principal: Principal, data: PermissionCreate) -> PermissionPublic:
+    """A new custom permission in the caller's (or a named) tenant."""
     tenant_id = target_tenant(session, principal, data.tenant_id)
     clash = session.exec(
         select(Permission).where(Permission.tenant_id == tenant_id, Permission.name == data.name)
@@ -162,6 +168,7 @@ def list_permissions(
 def attach_permissions(
     *, session: Session, principal: Principal, role_id: int, names: list[str]
 ) -> RolePublic:
+    """Add permissions the caller may grant to a role; the role as it now is."""
     role = get_scoped(session, Role, role_id, principal, "Role")
     permissions = _permissions_by_name(session, role.tenant_id, names)
     _guard_grant(principal, (p.name for p in permissions))
@@ -174,6 +181,7 @@ def attach_permissions(
 
 
 def detach_permission(*, session: Session, principal: Principal, role_id: int, name: str) -> RolePublic:
+    """Take a permission from a role (never a catalogue one from the admin role)."""
     role = get_scoped(session, Role, role_id, principal, "Role")
     (permission,) = _permissions_by_name(session, role.tenant_id, [name])
     link = session.get(RolePermission, (role_id, permission.id))
@@ -188,6 +196,7 @@ def detach_permission(*, session: Session, principal: Principal, role_id: int, n
 def assign_roles(
     *, session: Session, principal: Principal, user_id: int, tenant_id: str, names: list[str]
 ) -> None:
+    """Give a user these roles of a tenant, each only if the caller holds its permissions."""
     roles = roles_by_name(session=session, tenant_id=tenant_id, names=names)
     for role in roles:
         assert role.id is not None

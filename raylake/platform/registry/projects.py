@@ -40,6 +40,7 @@ def _name_free(session: Session, tenant_id: str, name: str, keep: int | None = N
 
 
 def create_project(*, session: Session, principal: Principal, data: ProjectCreate) -> Project:
+    """A new project in the caller's tenant, its name unique there."""
     _name_free(session, principal.tenant_id, data.name)
     project = Project(
         tenant_id=principal.tenant_id,
@@ -54,12 +55,14 @@ def create_project(*, session: Session, principal: Principal, data: ProjectCreat
 
 
 def get_project(*, session: Session, principal: Principal, project_id: int) -> Project:
+    """A project the caller may see; NotFound otherwise."""
     return get_scoped(session, Project, project_id, principal, "Project")
 
 
 def list_projects(
     *, session: Session, principal: Principal, skip: int, limit: int
 ) -> tuple[list[Project], int]:
+    """A page of the caller's projects, oldest first, and how many there are."""
     stmt = scoped(select(Project), Project, principal).order_by(col(Project.id))
     return paged(session, stmt, skip=skip, limit=limit)
 
@@ -67,6 +70,7 @@ def list_projects(
 def update_project(
     *, session: Session, principal: Principal, project_id: int, data: ProjectUpdate
 ) -> Project:
+    """Rename or redescribe a project (the default project keeps its name)."""
     project = get_project(session=session, principal=principal, project_id=project_id)
     if data.name is not None and data.name != project.name:
         if project.name == DEFAULT_PROJECT:
@@ -82,6 +86,7 @@ def update_project(
 
 
 def model_count(session: Session, project_id: int) -> int:
+    """How many registered models a project holds."""
     return int(
         session.exec(
             select(func.count()).select_from(Predictor).where(Predictor.project_id == project_id)
@@ -102,5 +107,6 @@ def delete_project(*, session: Session, principal: Principal, project_id: int) -
 
 
 def public(session: Session, project: Project) -> ProjectPublic:
+    """A project as the API shows it, with its model count."""
     assert project.id is not None
     return ProjectPublic(**project.model_dump(), models=model_count(session, project.id))

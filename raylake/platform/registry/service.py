@@ -53,6 +53,7 @@ INT_FIELDS = frozenset({"id", "project_id", "template_id", "dataset_id"})
 
 
 def get_model(*, session: Session, principal: Principal, model_id: int) -> Predictor:
+    """A registered model the caller may see; NotFound otherwise."""
     return get_scoped(session, Predictor, model_id, principal, "Model")
 
 
@@ -319,6 +320,7 @@ def _latest_metrics(runs: list[TrainingRun]) -> dict[str, Any] | None:
 
 
 def public(session: Session, model: Predictor) -> ModelPublic:
+    """A registered model as the API shows it."""
     return public_many(session, [model])[0]
 
 

@@ -57,10 +57,12 @@ def resolve(session: Session, model: Predictor, version: str) -> TrainingRun:
 
 
 def aliases_of(session: Session, run: TrainingRun) -> list[str]:
+    """The aliases pointing at a version, sorted."""
     return sorted(session.exec(select(ModelAlias.alias).where(ModelAlias.train_id == run.id)).all())
 
 
 def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPublic:
+    """A model version as the API shows it, with its aliases."""
     assert model.id is not None and run.id is not None
     return VersionPublic(
         model_id=model.id,
@@ -84,11 +86,13 @@ def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPubli
 
 
 def list_versions(*, session: Session, principal: Principal, model_id: int) -> list[VersionPublic]:
+    """Every version of a model the caller may see."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     return [public(session, model, run) for run in versions_of(session, model)]
 
 
 def get_version(*, session: Session, principal: Principal, model_id: int, version: str) -> VersionPublic:
+    """One version of a model, by number or alias."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     return public(session, model, resolve(session, model, version))
 
@@ -120,6 +124,7 @@ def set_alias(
 
 
 def delete_alias(*, session: Session, principal: Principal, model_id: int, alias: str) -> None:
+    """Remove an alias from a model; NotFound when it has no such alias."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     row = session.exec(
         select(ModelAlias).where(ModelAlias.model_id == model.id, ModelAlias.alias == alias)

@@ -1,1 +1,1 @@
-"""Templates (module 5): the data contract a dataset is validated against."""
+"""Templates: the data contract a dataset is validated against."""

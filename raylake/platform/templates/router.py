@@ -1,4 +1,4 @@
-"""Templates (module 5): the reference's paths and payloads; names unique per tenant."""
+"""Templates: the reference's paths and payloads; names unique per tenant."""
 
 from __future__ import annotations
 

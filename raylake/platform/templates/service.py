@@ -143,6 +143,7 @@ def _summary(template: Template, no_of_columns: int) -> TemplateSummary:
 
 
 def template_public(*, session: Session, template: Template) -> TemplatePublic:
+    """A template as the API shows it, with its columns."""
     columns = template_columns(session=session, template=template)
     return TemplatePublic(
         **_summary(template, len(columns)).model_dump(),
@@ -151,6 +152,7 @@ def template_public(*, session: Session, template: Template) -> TemplatePublic:
 
 
 def create_template(*, session: Session, principal: Principal, data: TemplateCreate) -> TemplatePublic:
+    """A new template with validated columns, its name unique in the tenant."""
     tenant_id = target_tenant(session, principal, data.tenant_id)
     name = _clean_template_name(data.template_name)
     columns = _validated_columns(data.template_schema)
@@ -173,6 +175,7 @@ def create_template(*, session: Session, principal: Principal, data: TemplateCre
 def list_templates(
     *, session: Session, principal: Principal, skip: int, limit: int
 ) -> tuple[list[TemplateSummary], int]:
+    """A page of the caller's templates as summaries, and how many there are."""
     total = session.exec(scoped(select(func.count()).select_from(Template), Template, principal)).one()
     templates = list(
         session.exec(
@@ -184,12 +187,14 @@ def list_templates(
 
 
 def get_template(*, session: Session, principal: Principal, template_id: int) -> Template:
+    """A template the caller may see; NotFound otherwise."""
     return get_scoped(session, Template, template_id, principal, "Template")
 
 
 def update_template(
     *, session: Session, principal: Principal, template_id: int, data: TemplateUpdate
 ) -> TemplatePublic:
+    """Rename a template or replace its columns; the template as it now is."""
     template = get_template(session=session, principal=principal, template_id=template_id)
     name = _clean_template_name(data.template_name)
     columns = None if data.template_schema is None else _validated_columns(data.template_schema)
@@ -213,6 +218,7 @@ def ensure_not_in_use(*, session: Session, template: Template) -> None:
 
 
 def delete_template(*, session: Session, principal: Principal, template_id: int) -> None:
+    """Remove a template no dataset uses, with its columns."""
     template = get_template(session=session, principal=principal, template_id=template_id)
     ensure_not_in_use(session=session, template=template)
     session.delete(template)  # its template_columns go with it (ON DELETE CASCADE)

@@ -29,6 +29,7 @@ from raylake.platform.training.models import TrainingRun
 
 
 def create_tenant(*, session: Session, name: str) -> Tenant:
+    """A new tenant with its built-in roles and default project; Conflict for a taken name."""
     if session.exec(select(Tenant).where(func.lower(Tenant.name) == name.lower())).first():
         raise Conflict(f"Tenant {name!r} already exists")
     tenant = Tenant(name=name)
@@ -40,6 +41,7 @@ def create_tenant(*, session: Session, name: str) -> Tenant:
 
 
 def list_tenants(*, session: Session, skip: int, limit: int) -> tuple[list[Tenant], int]:
+    """A page of tenants, oldest first, and how many there are."""
     total = session.exec(select(func.count()).select_from(Tenant)).one()
     return list(
         session.exec(select(Tenant).order_by(col(Tenant.created_at)).offset(skip).limit(limit))
@@ -47,6 +49,7 @@ def list_tenants(*, session: Session, skip: int, limit: int) -> tuple[list[Tenan
 
 
 def get_by_name(*, session: Session, name: str) -> Tenant | None:
+    """The tenant with exactly this name, if any."""
     return session.exec(select(Tenant).where(Tenant.name == name)).first()
 
 

@@ -32,6 +32,7 @@ def _jobs_of(session: Session, run_id: int) -> list[FeatureImportanceJob]:
 def submit(
     *, session: Session, settings: Settings, jobs: RayJobs, run: TrainingRun, created_by: str
 ) -> FeatureImportanceJob:
+    """Start a SHAP feature-importance job for a completed, non-forecasting run."""
     if run.status != JobStatus.COMPLETED:
         raise Conflict(f"training run {run.id} is {run.status}: only a completed model can be explained")
     if run.problem_type == "Forecasting":
@@ -67,11 +68,13 @@ def submit(
 def generate(
     *, session: Session, settings: Settings, jobs: RayJobs, principal: Principal, train_id: int
 ) -> FeatureImportanceJob:
+    """Start feature importance for a run the caller may see."""
     run = get_scoped(session, TrainingRun, train_id, principal, "Training run")
     return submit(session=session, settings=settings, jobs=jobs, run=run, created_by=principal.username)
 
 
 def latest(*, session: Session, jobs: RayJobs, principal: Principal, train_id: int) -> FeatureImportanceJob:
+    """A run's newest feature-importance job, reconciled with Ray; NotFound when none was asked for."""
     get_scoped(session, TrainingRun, train_id, principal, "Training run")
     found = _jobs_of(session, train_id)
     if not found:
@@ -107,6 +110,7 @@ def record(*, session: Session, settings: Settings, token: str | None, body: Sha
 
 
 def delete(*, session: Session, jobs: RayJobs, principal: Principal, train_id: int) -> None:
+    """Stop a run's unfinished feature-importance jobs and remove them all."""
     get_scoped(session, TrainingRun, train_id, principal, "Training run")
     found = _jobs_of(session, train_id)
     if not found:

@@ -29,6 +29,7 @@ KIND = "train"
 def record(
     *, session: Session, settings: Settings, jobs: RayJobs, token: str | None, body: TrainResult
 ) -> None:
+    """Record a training job's final report on its run (failure or outcome) once its token checks."""
     run = session.get(TrainingRun, body.train_id)
     if run is None:  # indistinguishable from a wrong token: callers learn nothing about other runs
         raise Unauthorized("Invalid callback token")

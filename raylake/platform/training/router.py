@@ -1,4 +1,4 @@
-"""Train module (reference module 8): predictors, training runs, results, SHAP feature importance."""
+"""Training: predictors, training runs, results, SHAP feature importance."""
 
 from __future__ import annotations
 

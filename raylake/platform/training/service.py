@@ -57,6 +57,7 @@ def _trainable(dataset: Dataset) -> None:
 
 
 def details(*, session: Session, principal: Principal, request: DetailsRequest) -> dict[str, Any]:
+    """What a training form offers for a dataset: its columns, the roles, problem types and algorithms."""
     dataset = get_scoped(session, Dataset, request.dataset_id, principal, "Dataset")
     kind = validation.problem_type(request.problem_type) if request.problem_type else None
     return {
@@ -88,6 +89,7 @@ def latest_run(session: Session, predictor: Predictor) -> TrainingRun | None:
 
 
 def latest_completed(session: Session, predictor: Predictor) -> TrainingRun | None:
+    """The model's newest completed version, the one incremental training continues."""
     return session.exec(
         select(TrainingRun)
         .where(TrainingRun.predictor_id == predictor.id, TrainingRun.status == JobStatus.COMPLETED)
@@ -393,6 +395,7 @@ def _config(request: TrainRequest) -> dict[str, Any]:
 
 
 def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) -> str:
+    """Submit a run's own Ray training job; the Ray job id."""
     return jobs.submit(
         entrypoint=ENTRYPOINT.format(id=run.id),
         metadata={"raylake_kind": "training", "tenant_id": run.tenant_id, "train_id": str(run.id)},
@@ -402,6 +405,7 @@ def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) 
 
 
 def get_run(*, session: Session, principal: Principal, train_id: int) -> TrainingRun:
+    """A training run the caller may see; NotFound otherwise."""
     return get_scoped(session, TrainingRun, train_id, principal, "Training run")
 
 
@@ -428,6 +432,7 @@ def refresh(
 
 
 def predictor_of(session: Session, run: TrainingRun) -> Predictor:
+    """The registry model a run is a version of."""
     predictor = session.get(Predictor, run.predictor_id)
     assert predictor is not None
     return predictor
@@ -522,6 +527,7 @@ def update_preprocess(
 
 
 def summary(run: TrainingRun) -> dict[str, Any]:
+    """A completed run's metrics (confusion matrix and labels apart); Conflict before it completes."""
     if run.status != JobStatus.COMPLETED or not run.metrics:
         raise Conflict(f"training run {run.id} is {run.status}: its metrics are not available yet")
     metrics = dict(run.metrics)

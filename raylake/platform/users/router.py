@@ -1,4 +1,4 @@
-"""Users (module 2): tenant-scoped; a superuser may act across tenants."""
+"""Users: tenant-scoped; a superuser may act across tenants."""
 
 from __future__ import annotations
 

@@ -17,10 +17,12 @@ from raylake.schemas.users import UserCreate, UserPublic
 
 
 def find_by_login(*, session: Session, username: str) -> User | None:
+    """The user with this username, ignoring case, if any."""
     return session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
 
 
 def ensure_unique(*, session: Session, username: str, email: str) -> None:
+    """Refuse a username or e-mail another user already has (ignoring case)."""
     clash = session.exec(
         select(User).where(
             or_(func.lower(User.username) == username.lower(), func.lower(User.email) == email.lower())
@@ -48,6 +50,7 @@ def check_new_password(
 
 
 def create_user(*, session: Session, principal: Principal, data: UserCreate) -> UserPublic:
+    """A new user with a checked password and their roles, in the caller's (or a named) tenant."""
     tenant_id = target_tenant(session, principal, data.tenant_id)
     check_new_password(
         session=session,
@@ -81,6 +84,7 @@ def create_user(*, session: Session, principal: Principal, data: UserCreate) -> 
 
 
 def users_public(*, session: Session, users: list[User]) -> list[UserPublic]:
+    """Users as the API shows them, each with their role names."""
     roles = rbac.user_role_names(session=session, user_ids=[u.id for u in users if u.id is not None])
     out = []
     for user in users:
@@ -91,12 +95,14 @@ def users_public(*, session: Session, users: list[User]) -> list[UserPublic]:
 
 
 def user_public(*, session: Session, user: User) -> UserPublic:
+    """A user as the API shows them, with their role names."""
     return users_public(session=session, users=[user])[0]
 
 
 def list_users(
     *, session: Session, principal: Principal, skip: int, limit: int
 ) -> tuple[list[UserPublic], int]:
+    """A page of the caller's tenant's users, and how many there are."""
     total = session.exec(scoped(select(func.count()).select_from(User), User, principal)).one()
     users = session.exec(
         scoped(select(User), User, principal).order_by(col(User.id)).offset(skip).limit(limit)
@@ -105,4 +111,5 @@ def list_users(
 
 
 def get_user(*, session: Session, principal: Principal, user_id: int) -> User:
+    """A user the caller may see; NotFound otherwise."""
     return get_scoped(session, User, user_id, principal, "User")

@@ -1,4 +1,4 @@
-"""Utils (module 4): the health check load balancers and `make run` poll."""
+"""Utilities: the health check load balancers and `make run` poll."""
 
 from __future__ import annotations
 
