@@ -46,7 +46,7 @@ class UploadResult(BaseModel):
     files: list[FilePublic]
 
 
-class DatasetPublic(BaseModel):
+class ValidatedDataset(BaseModel):
     id: int
     tenant_id: str
     dataset_name: str
@@ -54,6 +54,10 @@ class DatasetPublic(BaseModel):
     is_valid: bool
     created_by: str
     template_id: int | None
+
+
+# A listed dataset: the summary /list_validated returns, and where it lives and how usable it is.
+class DatasetPublic(ValidatedDataset):
     template_name: str | None
     data_source: str
     iceberg_table_name: str
@@ -70,16 +74,6 @@ class DatasetPublic(BaseModel):
 class DatasetsPublic(BaseModel):
     total: int
     data: list[DatasetPublic]
-
-
-class ValidatedDataset(BaseModel):
-    id: int
-    tenant_id: str
-    dataset_name: str
-    file_count: int
-    is_valid: bool
-    created_by: str
-    template_id: int | None
 
 
 class ColumnPublic(BaseModel):

@@ -210,6 +210,16 @@ def ingest(
 
     dataset.total_records += sum(v.total_records for _, v in results)
     dataset.valid_records += sum(v.valid_records for _, v in results)
+    record_version(session, dataset, principal, change)
+    session.flush()
+    return rows
+
+
+def record_version(
+    session: Session, dataset: Dataset, principal: Principal, change: str, file_id: int | None = None
+) -> None:
+    """Stamp the dataset (validity, who changed it and when) and record its new snapshots as a version."""
+    assert dataset.id is not None
     dataset.is_valid = dataset.valid_records > 0
     dataset.modified_at = utcnow()
     dataset.modified_by = principal.username
@@ -220,11 +230,10 @@ def ingest(
             snapshot_id=dataset.snapshot_id,
             bronze_snapshot_id=dataset.bronze_snapshot_id,
             change=change,
+            file_id=file_id,
             created_by=principal.username,
         )
     )
-    session.flush()
-    return rows
 
 
 def require_rows(staged: list[Staged]) -> None:

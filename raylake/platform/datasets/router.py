@@ -1,8 +1,8 @@
-"""Datasets (module 6): upload, list, view, delete, statistics."""
+"""Datasets: upload, list, view, delete, statistics."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
 
@@ -41,6 +41,15 @@ router = APIRouter(prefix="/dataset", tags=["dataset"])
 DatasetName = Annotated[str, Query(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f/\\]+$")]
 
 
+class _UploadForm(TypedDict):
+    """An upload's query parameters, checked before its files are staged and used to make the dataset."""
+
+    dataset_name: str
+    template_id: int | None
+    usage: str
+    iceberg_table_name: str | None
+
+
 @router.post("/upload", response_model=UploadResult, status_code=201)
 def upload(
     session: SessionDep,
@@ -59,25 +68,12 @@ def upload(
         ),
     ] = None,
 ) -> UploadResult:
-    service.check_upload(
-        session=session,
-        principal=principal,
-        dataset_name=dataset_name,
-        template_id=template_id,
-        usage=usage,
-        iceberg_table_name=iceberg_table_name,
+    form = _UploadForm(
+        dataset_name=dataset_name, template_id=template_id, usage=usage, iceberg_table_name=iceberg_table_name
     )
+    service.check_upload(session=session, principal=principal, **form)  # before the files are read
     with staged_uploads(settings, files) as staged:
-        dataset, rows = service.upload(
-            session=session,
-            ctx=ctx,
-            principal=principal,
-            dataset_name=dataset_name,
-            template_id=template_id,
-            usage=usage,
-            staged=staged,
-            iceberg_table_name=iceberg_table_name,
-        )
+        dataset, rows = service.upload(session=session, ctx=ctx, principal=principal, staged=staged, **form)
     return upload_result(dataset, rows)
 
 

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from raylake.platform import lake
-from raylake.platform.clock import utcnow
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.ingest import Staged, ingest, require_rows, table_name_taken
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
@@ -198,9 +197,3 @@ def delete_dataset(*, session: Session, ctx: Lake, principal: Principal, dataset
         for namespace in ("silver", "bronze"):
             lake.drop(ctx.catalog, namespace, name)
     ctx.store.delete_prefix(f"{dataset.tenant_id}/{dataset.id}")
-
-
-def touch(dataset: Dataset, principal: Principal) -> None:
-    """Stamp the dataset as modified now by the caller."""
-    dataset.modified_at = utcnow()
-    dataset.modified_by = principal.username

@@ -8,8 +8,8 @@ from sqlmodel import Session, col, select
 
 from raylake.platform import lake
 from raylake.platform.datasets import service as datasets
-from raylake.platform.datasets.ingest import Staged, ingest, require_rows
-from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetVersion
+from raylake.platform.datasets.ingest import Staged, ingest, record_version, require_rows
+from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.datasets.validation import FILE_ID
 from raylake.platform.db import paged
 from raylake.platform.errors import NotFound
@@ -81,19 +81,7 @@ def delete_file(*, session: Session, ctx: Lake, principal: Principal, file_id: i
                 dataset.bronze_snapshot_id = snapshot
     dataset.total_records -= file.total_records
     dataset.valid_records -= file.valid_records
-    dataset.is_valid = dataset.valid_records > 0
-    datasets.touch(dataset, principal)
-    session.add(dataset)
-    session.add(
-        DatasetVersion(
-            dataset_id=dataset.id,
-            snapshot_id=dataset.snapshot_id,
-            bronze_snapshot_id=dataset.bronze_snapshot_id,
-            change="files/delete",
-            file_id=file.id,
-            created_by=principal.username,
-        )
-    )
+    record_version(session, dataset, principal, "files/delete", file_id=file.id)
     key = file.storage_key
     session.delete(file)
     session.flush()

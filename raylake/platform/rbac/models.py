@@ -6,34 +6,31 @@ from sqlmodel import Field, SQLModel
 from raylake.platform.clock import utcnow
 
 
-class Permission(SQLModel, table=True):
+class _Grant(SQLModel):
+    """The columns a permission and a role share: a name unique per tenant, built in or custom."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
+    name: str = Field(max_length=64)
+    description: str | None = Field(default=None, max_length=255)
+    is_builtin: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Permission(_Grant, table=True):
     __tablename__ = "permissions"
     __table_args__ = (
         UniqueConstraint("tenant_id", "name", name="uq_permission_tenant_name"),
         {"sqlite_autoincrement": True},
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
-    name: str = Field(max_length=64)
-    description: str | None = Field(default=None, max_length=255)
-    is_builtin: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
 
-
-class Role(SQLModel, table=True):
+class Role(_Grant, table=True):
     __tablename__ = "roles"
     __table_args__ = (
         UniqueConstraint("tenant_id", "name", name="uq_role_tenant_name"),
         {"sqlite_autoincrement": True},
     )
-
-    id: int | None = Field(default=None, primary_key=True)
-    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=36)
-    name: str = Field(max_length=64)
-    description: str | None = Field(default=None, max_length=255)
-    is_builtin: bool = False
-    created_at: datetime = Field(default_factory=utcnow)
 
 
 class RolePermission(SQLModel, table=True):

@@ -27,32 +27,18 @@ def _run(session: Session, model_id: int, version: str) -> TrainingRun:
         raise Unauthorized("Invalid callback token") from None
 
 
-def complete(
-    *,
-    session: Session,
-    settings: Settings,
-    jobs: RayJobs,
-    token: str | None,
-    model_id: int,
-    version: str,
-    body: VersionComplete,
-) -> None:
-    run = _run(session, model_id, version)
+def _result(body: VersionComplete | VersionFailure) -> TrainResultBody:
+    """The report as ``train/result``'s body: a failure's reason, or a completion's model and metrics."""
+    if isinstance(body, VersionFailure):
+        return TrainResultBody(error=body.reason)
     result = TrainResultBody.model_validate(body.model_dump(exclude={"artifact_path", "training_metrics"}))
     result.path = result.path or body.artifact_path
     if body.training_metrics:
         result.metrics = {**(result.metrics or {}), "training": body.training_metrics}
-    assert run.id is not None
-    results.record(
-        session=session,
-        settings=settings,
-        jobs=jobs,
-        token=token,
-        body=TrainResult(train_id=run.id, result=result),
-    )
+    return result
 
 
-def fail(
+def report(
     *,
     session: Session,
     settings: Settings,
@@ -60,8 +46,9 @@ def fail(
     token: str | None,
     model_id: int,
     version: str,
-    body: VersionFailure,
+    body: VersionComplete | VersionFailure,
 ) -> None:
+    """Record a worker's report that a version trained or failed on its run, once the run's token checks."""
     run = _run(session, model_id, version)
     assert run.id is not None
     results.record(
@@ -69,5 +56,5 @@ def fail(
         settings=settings,
         jobs=jobs,
         token=token,
-        body=TrainResult(train_id=run.id, result=TrainResultBody(error=body.reason)),
+        body=TrainResult(train_id=run.id, result=_result(body)),
     )

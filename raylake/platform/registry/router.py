@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from raylake.core.vocabulary import MAX_ID, ModelStatus, Task
@@ -260,30 +262,37 @@ def delete_alias(session: SessionDep, principal: TrainRun, model_id: IdPath, ali
     return Response(status_code=204)
 
 
-@router.post(
-    "/models/{model_id}/versions/{version}/training-complete",
-    response_model=CallbackAck,
-    dependencies=[JobCallback],
-)
-def training_complete(
+def _reporter(
     session: SessionDep,
     settings: SettingsDep,
     jobs: JobsDep,
     token: CallbackTokenDep,
     model_id: IdPath,
     version: Version,
-    body: VersionComplete,
-) -> CallbackAck:
-    """A worker reports a version trained (its run's callback secret in ``X-Callback-Token``)."""
-    callbacks.complete(
+) -> Callable[..., None]:
+    """Records a worker's report (its ``body``) on the version in the path, with the token it presents."""
+    return partial(
+        callbacks.report,
         session=session,
         settings=settings,
         jobs=jobs,
         token=token,
         model_id=model_id,
         version=version,
-        body=body,
     )
+
+
+Reporter = Annotated[Callable[..., None], Depends(_reporter)]
+
+
+@router.post(
+    "/models/{model_id}/versions/{version}/training-complete",
+    response_model=CallbackAck,
+    dependencies=[JobCallback],
+)
+def training_complete(report: Reporter, body: VersionComplete) -> CallbackAck:
+    """A worker reports a version trained (its run's callback secret in ``X-Callback-Token``)."""
+    report(body=body)
     return CallbackAck(message="Training result received")
 
 
@@ -292,23 +301,7 @@ def training_complete(
     response_model=CallbackAck,
     dependencies=[JobCallback],
 )
-def training_failure(
-    session: SessionDep,
-    settings: SettingsDep,
-    jobs: JobsDep,
-    token: CallbackTokenDep,
-    model_id: IdPath,
-    version: Version,
-    body: VersionFailure,
-) -> CallbackAck:
+def training_failure(report: Reporter, body: VersionFailure) -> CallbackAck:
     """A worker reports a version failed (its run's callback secret in ``X-Callback-Token``)."""
-    callbacks.fail(
-        session=session,
-        settings=settings,
-        jobs=jobs,
-        token=token,
-        model_id=model_id,
-        version=version,
-        body=body,
-    )
+    report(body=body)
     return CallbackAck(message="Training failure received")
