@@ -94,11 +94,17 @@ def test_a_deleted_run_is_served_by_no_replica_and_leaves_nothing(model: Model):
     after = inventory(api.engine, ctx, model.tenant)
     assert not [k for k in after.stored if k.startswith(f"models/{run['id']}/")]
     assert api.client.delete(f"/api/v1/dataset/delete/{dataset}", headers=headers).status_code == 200
+    # the model outlives its last version, as a draft, until the registry deletes it
+    found = api.client.get("/api/v1/models", params={"search": run["predictor_name"]}, headers=headers)
+    (registered,) = found.json()["items"]
+    assert registered["status"] == "draft" and registered["versions"] == []
+    assert api.client.delete(f"/api/v1/models/{registered['id']}", headers=headers).status_code == 204
     after = inventory(api.engine, ctx, model.tenant)
-    # what is left is what the tenant had before this test (and the log of its predictions)
+    # what is left is what the tenant had before this test (and the logs of its predictions and events)
     assert after.tables == before_run.tables and after.stored == before_run.stored
-    assert {t: n for t, n in after.rows.items() if t != "predictions"} == {
-        t: n for t, n in before_run.rows.items() if t != "predictions"
+    logs = ("predictions", "events")
+    assert {t: n for t, n in after.rows.items() if t not in logs} == {
+        t: n for t, n in before_run.rows.items() if t not in logs
     }
 
 

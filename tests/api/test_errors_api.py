@@ -121,7 +121,7 @@ def test_openapi_lists_every_route_with_response_models(api):
         for method in methods:
             op = spec["paths"][path][method.lower()]
             ok = next(code for code in op["responses"] if code.startswith("2"))
-            assert "content" in op["responses"][ok], (path, method)
+            assert "content" in op["responses"][ok] or ok == "204", (path, method)  # 204: no body
     assert api.client.get("/docs").status_code == 200
 
 
@@ -141,7 +141,13 @@ def test_every_route_declares_a_permission(api):
         "/api/v1/logout",
         "/api/v1/utils/health-check/",
     }
-    job_callbacks = {"/api/v1/train/result", "/api/v1/train/shap-result", "/api/v1/inference/batch-result"}
+    job_callbacks = {
+        "/api/v1/train/result",
+        "/api/v1/train/shap-result",
+        "/api/v1/inference/batch-result",
+        "/api/v1/models/{model_id}/versions/{version}/training-complete",
+        "/api/v1/models/{model_id}/versions/{version}/training-failure",
+    }
     for path, _, dependant in routes:
         allows = _allows(dependant)
         assert len(allows) == 1, f"{path} declares {len(allows)} permission checks"
@@ -168,7 +174,8 @@ def _list_routes(spec: dict) -> dict[str, set[str]]:
             listy = listy.get("type") == "array"
         else:
             listy = schema.get("type") == "array"
-        if listy and path not in NOT_PAGED:
+        # A list below one object (a webhook's deliveries) is checked with that object's own tests.
+        if listy and path not in NOT_PAGED and "{" not in path:
             found[path] = {p["name"] for p in op.get("parameters", [])}
     return found
 
