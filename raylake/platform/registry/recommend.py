@@ -38,9 +38,15 @@ Runner = Callable[[pl.DataFrame, list[ColumnRole], str, float, int], list[Family
 
 
 def recommend_model_type(
-    *, session: Session, ctx: Lake, principal: Principal, request: RecommendRequest
+    *,
+    session: Session,
+    ctx: Lake,
+    principal: Principal,
+    request: RecommendRequest,
+    on_ray: bool | None = None,
 ) -> dict[str, Any]:
-    """The recommended model type for predicting ``request.target`` from the dataset's other columns."""
+    """The recommended model type for predicting ``request.target`` from the dataset's other columns.
+    ``on_ray``: fit on Ray (True) or in this process (False); by default on Ray when connected to it."""
     started = time.perf_counter()
     dataset = get_scoped(session, Dataset, request.dataset_id, principal, "Dataset")
     frame = _rows(ctx, dataset, request.target)
@@ -52,7 +58,7 @@ def recommend_model_type(
     problem_type = analysis.task.problem_type
     usable = drop_missing_target(frame, request.target)
     sample = quick_fit.sample(usable, request.target, problem_type, quick_fit.SAMPLE_ROWS, request.seed)
-    run, runner = _runner()
+    run, runner = _runner(on_ray)
     # The budget bounds the whole answer: reading and analysing the rows came out of it already.
     budget_s = max(request.time_budget_s - (time.perf_counter() - started) - ANSWER_MARGIN_S, 1.0)
     scores = run(sample, analysis.roles, problem_type, budget_s, request.seed)
@@ -87,11 +93,12 @@ def _rows(ctx: Lake, dataset: Dataset, target: str) -> pl.DataFrame:
     return pl.scan_iceberg(table, snapshot_id=dataset.snapshot_id).select(columns).collect()
 
 
-def _runner() -> tuple[Runner, str]:
-    """On Ray where this process is connected to it (an API replica is), else in this process."""
+def _runner(on_ray: bool | None) -> tuple[Runner, str]:
+    """On Ray where asked or, by default, where this process is connected to it (an API replica is);
+    else in this process."""
     import ray
 
-    if ray.is_initialized():
+    if on_ray if on_ray is not None else ray.is_initialized():
         return ray_scores, "ray"
     return local_scores, "in_process"
 
