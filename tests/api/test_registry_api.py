@@ -53,6 +53,9 @@ def test_a_draft_trained_into_versions_and_served_by_alias(api, tenant):
     model = created.json()
     assert model["status"] == "draft" and model["uid"] and model["tags"] == ["churn", "q3"]
     mid = model["id"]
+    assert client.get(f"/api/v1/models/{model['uid']}", headers=headers).json()["id"] == mid
+    assert client.get(f"/api/v1/models/{model['uid']}", headers=outsider).status_code == 404
+    assert client.get("/api/v1/models/not-a-model", headers=headers).status_code == 422
     assert client.post("/api/v1/models", json=body, headers=headers).status_code == 409
     draft_infer = client.post(f"/api/v1/models/{mid}/versions/v1/infer", json=ROW, headers=headers)
     assert draft_infer.status_code == 409, draft_infer.text  # a draft: nothing trained yet

@@ -8,20 +8,22 @@ from sqlmodel import Session
 from raylake.platform.config import Settings
 from raylake.platform.errors import NotFound, Unauthorized
 from raylake.platform.jobs import RayJobs
-from raylake.platform.registry.models import Predictor
+from raylake.platform.registry.service import get_model
 from raylake.platform.registry.versions import resolve
+from raylake.platform.tenancy import Principal
 from raylake.platform.training import results
 from raylake.platform.training.models import TrainingRun
 from raylake.schemas.registry import VersionComplete, VersionFailure
 from raylake.schemas.training import TrainResult, TrainResultBody
 
+WORKER = Principal(user_id=0, username="worker", tenant_id="", is_superuser=True)
 
-def _run(session: Session, model_id: int, version: str) -> TrainingRun:
+
+def _run(session: Session, model_id: int | str, version: str) -> TrainingRun:
     """The version's run; an unknown one is indistinguishable from a wrong token (401)."""
-    model = session.get(Predictor, model_id)
-    if model is None:
-        raise Unauthorized("Invalid callback token")
     try:
+        # Any tenant's: the run's own secret (checked next) is what admits the worker.
+        model = get_model(session=session, principal=WORKER, model_id=model_id)
         return resolve(session, model, version)
     except NotFound:
         raise Unauthorized("Invalid callback token") from None
@@ -44,7 +46,7 @@ def report(
     settings: Settings,
     jobs: RayJobs,
     token: str | None,
-    model_id: int,
+    model_id: int | str,
     version: str,
     body: VersionComplete | VersionFailure,
 ) -> None:

@@ -55,6 +55,13 @@ from raylake.schemas.training import CallbackAck
 
 router = APIRouter(tags=["registry"])
 Version = Annotated[str, Path(min_length=1, max_length=64)]
+# A model by its integer id or its uid (clients that address models by UUID).
+ModelRef = Annotated[
+    str,
+    Path(
+        pattern=r"^([0-9]{1,10}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
@@ -136,13 +143,13 @@ def list_models(
 
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
-def read_model(session: SessionDep, principal: TrainRead, model_id: IdPath) -> ModelPublic:
+def read_model(session: SessionDep, principal: TrainRead, model_id: ModelRef) -> ModelPublic:
     return service.public(session, service.get_model(session=session, principal=principal, model_id=model_id))
 
 
 @router.patch("/models/{model_id}", response_model=ModelPublic, dependencies=[ForgetServables])
 def update_model(
-    session: SessionDep, principal: TrainRun, model_id: IdPath, body: ModelUpdate
+    session: SessionDep, principal: TrainRun, model_id: ModelRef, body: ModelUpdate
 ) -> ModelPublic:
     model = service.update_model(session=session, principal=principal, model_id=model_id, data=body)
     return service.public(session, model)
@@ -155,7 +162,7 @@ def delete_model(
     jobs: JobsDep,
     gateway: GatewayDep,
     principal: TrainRun,
-    model_id: IdPath,
+    model_id: ModelRef,
 ) -> Response:
     service.delete_model(
         session=session, ctx=ctx, jobs=jobs, principal=principal, model_id=model_id, gateway=gateway
@@ -170,7 +177,7 @@ def train_model(
     ctx: LakeDep,
     jobs: JobsDep,
     principal: TrainRun,
-    model_id: IdPath,
+    model_id: ModelRef,
     body: ModelTrainRequest | None = None,
 ) -> ModelPublic:
     """Start the next version on Ray: 202, the model ``training``; then ``trained`` or ``failed``."""
@@ -189,26 +196,28 @@ def train_model(
 
 
 @router.get("/models/{model_id}/versions", response_model=VersionsPublic)
-def list_versions(session: SessionDep, principal: TrainRead, model_id: IdPath) -> VersionsPublic:
+def list_versions(session: SessionDep, principal: TrainRead, model_id: ModelRef) -> VersionsPublic:
     items = versions.list_versions(session=session, principal=principal, model_id=model_id)
     return VersionsPublic(items=items, total=len(items))
 
 
 @router.get("/models/{model_id}/versions/{version}", response_model=VersionPublic)
 def read_version(
-    session: SessionDep, principal: TrainRead, model_id: IdPath, version: Version
+    session: SessionDep, principal: TrainRead, model_id: ModelRef, version: Version
 ) -> VersionPublic:
     return versions.get_version(session=session, principal=principal, model_id=model_id, version=version)
 
 
 @router.get("/models/{model_id}/versions/{version}/describe", response_model=Describe)
 def describe_version(
-    session: SessionDep, principal: TrainRead, model_id: IdPath, version: Version
+    session: SessionDep, principal: TrainRead, model_id: ModelRef, version: Version
 ) -> Describe:
     return versions.describe(session=session, principal=principal, model_id=model_id, version=version)
 
 
-def _servable(request: Request, principal: Principal, model_id: int, version: str) -> inference.Servable:
+def _servable(
+    request: Request, principal: Principal, model_id: int | str, version: str
+) -> inference.Servable:
     with session_scope(request.app.state.engine) as session:
         run = versions.servable(session, principal, model_id, version)
         assert run.id is not None
@@ -219,7 +228,7 @@ def _servable(request: Request, principal: Principal, model_id: int, version: st
 async def infer(
     request: Request,
     principal: InferenceRun,
-    model_id: IdPath,
+    model_id: ModelRef,
     version: Version,
     body: InferRequest,
 ) -> dict:
@@ -249,7 +258,7 @@ async def infer(
 
 @router.put("/models/{model_id}/aliases/{alias}", response_model=AliasPublic, dependencies=[ForgetServables])
 def set_alias(
-    session: SessionDep, principal: TrainRun, model_id: IdPath, alias: AliasName, body: AliasSet
+    session: SessionDep, principal: TrainRun, model_id: ModelRef, alias: AliasName, body: AliasSet
 ) -> AliasPublic:
     return versions.set_alias(
         session=session, principal=principal, model_id=model_id, alias=alias, version=body.version
@@ -257,7 +266,7 @@ def set_alias(
 
 
 @router.delete("/models/{model_id}/aliases/{alias}", status_code=204, dependencies=[ForgetServables])
-def delete_alias(session: SessionDep, principal: TrainRun, model_id: IdPath, alias: AliasName) -> Response:
+def delete_alias(session: SessionDep, principal: TrainRun, model_id: ModelRef, alias: AliasName) -> Response:
     versions.delete_alias(session=session, principal=principal, model_id=model_id, alias=alias)
     return Response(status_code=204)
 
@@ -267,7 +276,7 @@ def _reporter(
     settings: SettingsDep,
     jobs: JobsDep,
     token: CallbackTokenDep,
-    model_id: IdPath,
+    model_id: ModelRef,
     version: Version,
 ) -> Callable[..., None]:
     """Records a worker's report (its ``body``) on the version in the path, with the token it presents."""

@@ -13,11 +13,11 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
-from raylake.core.vocabulary import ModelStatus, ModelType, Task
+from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.ml import algorithms
 from raylake.platform.clock import utcnow
 from raylake.platform.datasets.models import Dataset
-from raylake.platform.errors import Conflict, Invalid
+from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
 from raylake.platform.registry import lifecycle, projects
@@ -52,9 +52,19 @@ FIELDS: dict[str, Any] = {
 INT_FIELDS = frozenset({"id", "project_id", "template_id", "dataset_id"})
 
 
-def get_model(*, session: Session, principal: Principal, model_id: int) -> Predictor:
-    """A registered model the caller may see; NotFound otherwise."""
-    return get_scoped(session, Predictor, model_id, principal, "Model")
+def get_model(*, session: Session, principal: Principal, model_id: int | str) -> Predictor:
+    """A registered model the caller may see, by its id or its uid; NotFound otherwise."""
+    if isinstance(model_id, int) or model_id.isdigit():
+        number = int(model_id)
+        if not 1 <= number <= MAX_ID:
+            raise NotFound(f"Model {model_id} not found")
+        return get_scoped(session, Predictor, number, principal, "Model")
+    found = session.exec(
+        scoped(select(Predictor), Predictor, principal).where(Predictor.uid == model_id.lower())
+    ).first()
+    if found is None:
+        raise NotFound(f"Model {model_id} not found")
+    return found
 
 
 def versions_of(session: Session, model: Predictor) -> list[TrainingRun]:
@@ -324,7 +334,9 @@ def public(session: Session, model: Predictor) -> ModelPublic:
     return public_many(session, [model])[0]
 
 
-def update_model(*, session: Session, principal: Principal, model_id: int, data: ModelUpdate) -> Predictor:
+def update_model(
+    *, session: Session, principal: Principal, model_id: int | str, data: ModelUpdate
+) -> Predictor:
     """Change any of a model's name, description, status, metrics, metadata and tags."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     if data.name is not None and data.name != model.predictor_name:
@@ -354,7 +366,7 @@ def delete_model(
     ctx: Lake,
     jobs: RayJobs,
     principal: Principal,
-    model_id: int,
+    model_id: int | str,
     gateway: Gateway | None = None,
 ) -> None:
     """Remove a model and everything it owns: each version's jobs, deployment, tables and artifacts

@@ -85,20 +85,22 @@ def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPubli
     )
 
 
-def list_versions(*, session: Session, principal: Principal, model_id: int) -> list[VersionPublic]:
+def list_versions(*, session: Session, principal: Principal, model_id: int | str) -> list[VersionPublic]:
     """Every version of a model the caller may see."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     return [public(session, model, run) for run in versions_of(session, model)]
 
 
-def get_version(*, session: Session, principal: Principal, model_id: int, version: str) -> VersionPublic:
+def get_version(
+    *, session: Session, principal: Principal, model_id: int | str, version: str
+) -> VersionPublic:
     """One version of a model, by number or alias."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     return public(session, model, resolve(session, model, version))
 
 
 def set_alias(
-    *, session: Session, principal: Principal, model_id: int, alias: str, version: str
+    *, session: Session, principal: Principal, model_id: int | str, alias: str, version: str
 ) -> AliasPublic:
     """Point an alias at a version (moving it when it named another)."""
     model = get_model(session=session, principal=principal, model_id=model_id)
@@ -123,7 +125,7 @@ def set_alias(
     return AliasPublic(model_id=model.id, alias=alias, version=lifecycle.version_name(run), train_id=run.id)
 
 
-def delete_alias(*, session: Session, principal: Principal, model_id: int, alias: str) -> None:
+def delete_alias(*, session: Session, principal: Principal, model_id: int | str, alias: str) -> None:
     """Remove an alias from a model; NotFound when it has no such alias."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     row = session.exec(
@@ -187,7 +189,7 @@ def train(
     ctx: Lake,
     jobs: RayJobs,
     principal: Principal,
-    model_id: int,
+    model_id: int | str,
     body: ModelTrainRequest,
 ) -> TrainingRun:
     """Start the model's next version on Ray (the model becomes ``training``)."""
@@ -205,7 +207,7 @@ def train(
     )
 
 
-def servable(session: Session, principal: Principal, model_id: int, version: str) -> TrainingRun:
+def servable(session: Session, principal: Principal, model_id: int | str, version: str) -> TrainingRun:
     """The completed run a version names, for predictions (409 for a draft or archived model)."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     lifecycle.check_usable(model, "used for predictions")
@@ -226,7 +228,7 @@ def _json_type(column: dict[str, Any]) -> dict[str, Any]:
         return {}
 
 
-def describe(*, session: Session, principal: Principal, model_id: int, version: str) -> Describe:
+def describe(*, session: Session, principal: Principal, model_id: int | str, version: str) -> Describe:
     """A version described: its features, target, test performance, and request/response JSON Schemas."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     run = resolve(session, model, version)

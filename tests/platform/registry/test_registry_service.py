@@ -74,6 +74,12 @@ def test_a_draft_model_is_named_once_per_project_and_checked(engine, member, out
             draft_model(session, outsider, project_id=other.id)
         with pytest.raises(NotFound):
             service.get_model(session=session, principal=outsider, model_id=model.id)
+        by_uid = service.get_model(session=session, principal=member, model_id=model.uid.upper())
+        assert by_uid.id == model.id  # clients that address models by UUID
+        assert service.get_model(session=session, principal=member, model_id=str(model.id)).id == model.id
+        for unknown in (model.uid, "99999999999"):
+            with pytest.raises(NotFound):
+                service.get_model(session=session, principal=outsider, model_id=unknown)
 
 
 def test_listing_filters_searches_orders_and_names_unknown_fields(engine, member):
