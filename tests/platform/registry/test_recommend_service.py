@@ -37,15 +37,15 @@ def dataset_id(engine, ctx, member, tmp_path) -> int:
 def _recommend(engine, ctx, principal, **body) -> dict:
     with session_scope(engine) as session:
         return recommend.recommend_model_type(
-            session=session, ctx=ctx, principal=principal, request=RecommendRequest(**body)
+            session=session, ctx=ctx, principal=principal, request=RecommendRequest(**body), on_ray=False
         )
 
 
 def test_a_recommendation_scores_every_family_and_explains_its_pick(engine, ctx, member, dataset_id):
     answer = _recommend(engine, ctx, member, dataset_id=dataset_id, target="Churn", time_budget_s=30)
     result = Recommendation.model_validate(answer)
-    # In this process, or on Ray when the session's API tests have connected it (the API test asserts Ray).
-    assert result.runner in ("in_process", "ray") and result.task is Task.BINARY_CLASSIFICATION
+    # In this process (the API test shows the fits on Ray), whether or not the session connected Ray.
+    assert result.runner == "in_process" and result.task is Task.BINARY_CLASSIFICATION
     assert result.metric == "ROC AUC"
     assert {s.model_type for s in result.scores} == {*TABULAR_MODEL_TYPES, ModelType.FORECASTER}
     scored = [s for s in result.scores if s.score is not None]
