@@ -27,10 +27,12 @@ def new_secret() -> tuple[str, str]:
 
 
 def digest(secret: str) -> str:
+    """The SHA-256 hex digest a job row stores in place of its secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def internal_token(settings: Settings, kind: str, row_id: int | str) -> str:
+    """The callback token the platform itself may present for a row, derived from the secret key."""
     message = f"raylake-callback:{kind}:{row_id}".encode()
     return hmac.new(settings.secret().encode(), message, hashlib.sha256).hexdigest()
 

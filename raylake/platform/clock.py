@@ -4,4 +4,5 @@ from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
+    """Now, timezone-aware in UTC: the one clock rows are stamped with."""
     return datetime.now(UTC)

@@ -77,7 +77,8 @@ def paged(session: Session, stmt: Any, *, skip: int, limit: int | None) -> tuple
 
 class _Row(Protocol):
     @property
-    def id(self) -> int | None: ...
+    def id(self) -> int | None:
+        """The row's primary key (None before it is flushed)."""
 
 
 def stored_id(row: _Row) -> int:
@@ -87,6 +88,7 @@ def stored_id(row: _Row) -> int:
 
 
 def ping(engine: Engine) -> None:
+    """Check the database answers (the health check)."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 

@@ -42,6 +42,7 @@ LEASE_S = 60.0
 
 
 def job_environment(settings: Settings) -> dict[str, str]:
+    """The environment a Ray job needs: the settings jobs read and the URL to post results to."""
     env = {f"RAYLAKE_{name.upper()}": str(getattr(settings, name)) for name in JOB_SETTINGS}
     # Where the job posts its result: the API that submitted it (``api_url`` reads ``callback_url`` first).
     env["RAYLAKE_CALLBACK_URL"] = settings.api_url
@@ -74,6 +75,7 @@ class RayJobs:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RayJobs:
+        """A client of the cluster's Jobs API as the settings configure it."""
         return cls(
             dashboard_url=settings.ray_dashboard_url,
             token=settings.ray_token(),
@@ -113,6 +115,7 @@ class RayJobs:
         num_cpus: float = 1,
         submission_id: str | None = None,
     ) -> str:
+        """Submit a job to Ray; its job id (ServiceUnavailable when Ray cannot take it)."""
         try:
             return self._sdk().submit_job(
                 entrypoint=entrypoint,
@@ -128,6 +131,7 @@ class RayJobs:
             raise ServiceUnavailable(f"Could not submit the Ray job: {type(exc).__name__}") from exc
 
     def info(self, job_id: str) -> JobInfo:
+        """A job's status on Ray, cached for a moment."""
         cached = self._info.get(job_id)
         if cached is not None and time.monotonic() - cached[0] < INFO_TTL_S:
             return cached[1]

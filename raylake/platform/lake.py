@@ -68,6 +68,7 @@ def catalog_uri(settings: Settings) -> str:
 
 
 def warehouse(settings: Settings) -> str:
+    """Where the lake's table files live: the configured warehouse, else a folder of the data dir."""
     if settings.lake_warehouse:
         return settings.lake_warehouse
     path = settings.data_dir / "warehouse"
@@ -82,6 +83,7 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
 
 
 def open_catalog(settings: Settings) -> Catalog:
+    """The Iceberg catalog, its namespaces made when missing."""
     catalog = SqlCatalog("raylake", uri=catalog_uri(settings), warehouse=warehouse(settings))
     for namespace in NAMESPACES:
         catalog.create_namespace_if_not_exists(namespace)
@@ -89,6 +91,7 @@ def open_catalog(settings: Settings) -> Catalog:
 
 
 def open_lake(settings: Settings) -> Lake:
+    """The lake: its settings, catalog and file store together."""
     return Lake(
         settings=settings,
         catalog=open_catalog(settings),
@@ -97,14 +100,17 @@ def open_lake(settings: Settings) -> Lake:
 
 
 def identifier(namespace: str, name: str) -> str:
+    """A table's catalog identifier, ``namespace.name``."""
     return f"{namespace}.{name}"
 
 
 def load(catalog: Catalog, namespace: str, name: str) -> Table:
+    """A lake table by namespace and name."""
     return catalog.load_table(identifier(namespace, name))
 
 
 def create(catalog: Catalog, namespace: str, name: str, schema: Schema) -> Table:
+    """A new lake table with this schema."""
     return catalog.create_table(identifier(namespace, name), schema=schema)
 
 
@@ -128,6 +134,7 @@ def with_commit_retry(table: Table, action: Callable[[Table], T]) -> T:
 
 
 def snapshot_id(table: Table) -> int | None:
+    """A table's current snapshot id, refreshed; None for an empty table."""
     snapshot = table.refresh().current_snapshot()
     return snapshot.snapshot_id if snapshot else None
 
@@ -196,6 +203,7 @@ def place_parquet(table: Table, source: Path) -> str:
 
 
 def delete_uri(uri: str) -> None:
+    """Delete a file by URI, if it is there."""
     fs, path = pafs.FileSystem.from_uri(uri)
     with contextlib.suppress(FileNotFoundError, OSError):
         fs.delete_file(path)

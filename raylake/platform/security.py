@@ -27,10 +27,12 @@ _hasher = PasswordHash((Argon2Hasher(),))
 
 
 def hash_password(password: str) -> str:
+    """The password's Argon2 hash, to store."""
     return _hasher.hash(password)
 
 
 def verify_password(password: str, hashed: str) -> bool:
+    """Whether the password matches a stored hash (False for a malformed hash)."""
     try:
         return _hasher.verify(password, hashed)
     except Exception:  # a malformed stored hash is a failed login, not a crash
@@ -57,6 +59,7 @@ def issue_token(
     ttl: timedelta,
     jti: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
+    """A signed JWT of this type for a user's session, and its claims."""
     now = utcnow()
     claims: dict[str, Any] = {
         "iss": ISSUER,
@@ -72,6 +75,7 @@ def issue_token(
 
 
 def decode_token(token: str, *, secret: str, expected_type: TokenType) -> dict[str, Any]:
+    """A token's claims once its signature, issuer, required claims and type check; 401 otherwise."""
     try:
         claims = jwt.decode(
             token,
@@ -88,4 +92,5 @@ def decode_token(token: str, *, secret: str, expected_type: TokenType) -> dict[s
 
 
 def expiry(claims: dict[str, Any]) -> datetime:
+    """When a token's claims say it expires."""
     return datetime.fromtimestamp(claims["exp"], tz=UTC)

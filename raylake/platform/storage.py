@@ -59,6 +59,7 @@ class FileStore:
             shutil.copyfileobj(src, dst, CHUNK)
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        """Write bytes under a key."""
         if self.local_root is not None:
             target = self.local_root / key
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +69,7 @@ class FileStore:
             dst.write(data)
 
     def read_bytes(self, key: str) -> bytes:
+        """The bytes stored under a key; NotFound when none are."""
         with self.open(key) as fh:
             return fh.read()
 
@@ -87,27 +89,32 @@ class FileStore:
             (target / name).write_bytes(self.read_bytes(posixpath.join(prefix, name)))
 
     def open(self, key: str) -> BinaryIO:
+        """A stream of the file under a key; NotFound when none is."""
         try:
             return self.fs.open_input_stream(self._path(key))
         except (FileNotFoundError, OSError) as exc:
             raise NotFound("File not found in the store") from exc
 
     def iter_bytes(self, key: str) -> Iterator[bytes]:
+        """The file under a key in chunks, to stream a download."""
         with self.open(key) as fh:
             while chunk := fh.read(CHUNK):
                 yield chunk
 
     def size(self, key: str) -> int:
+        """The size in bytes of the file under a key; NotFound when none is."""
         info = self.fs.get_file_info(self._path(key))
         if info.type != pafs.FileType.File:
             raise NotFound("File not found in the store")
         return int(info.size or 0)
 
     def delete(self, key: str) -> None:
+        """Delete the file under a key, if it is there."""
         with contextlib.suppress(FileNotFoundError, OSError):
             self.fs.delete_file(self._path(key))
 
     def delete_prefix(self, prefix: str) -> None:
+        """Delete everything under a prefix, if anything is."""
         with contextlib.suppress(FileNotFoundError, OSError):
             self.fs.delete_dir(self._path(prefix.rstrip("/")))
 
@@ -158,6 +165,7 @@ class FileStore:
 
 
 def open_store(settings: Settings) -> FileStore:
+    """The file store the settings name (a URI), else a folder of the data dir."""
     return FileStore(settings.file_store or str(settings.data_dir / "files"))
 
 

@@ -29,9 +29,11 @@ class Principal:
     session_id: str = ""
 
     def can(self, permission: str) -> bool:
+        """Whether the caller holds the permission (a superuser holds every one)."""
         return self.is_superuser or permission in self.permissions
 
     def require(self, permission: str) -> None:
+        """Refuse (403) a caller without the permission."""
         if not self.can(permission):
             raise Forbidden(f"Missing permission: {permission}")
 
@@ -44,6 +46,7 @@ def scoped(stmt: Q, model: type[SQLModel], principal: Principal) -> Q:
 
 
 def get_scoped(session: Session, model: type[T], object_id: Any, principal: Principal, what: str) -> T:
+    """The row with this id if the caller may see it; NotFound (named ``what``) otherwise."""
     obj = session.exec(scoped(select(model), model, principal).where(model.id == object_id)).first()  # type: ignore[attr-defined]
     if obj is None:
         raise NotFound(f"{what} {object_id} not found")

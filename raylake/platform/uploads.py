@@ -25,6 +25,7 @@ CHUNK = 1024 * 1024
 
 @contextmanager
 def staged_uploads(settings: Settings, files: list[UploadFile]) -> Iterator[list[Staged]]:
+    """The request's files written to a staging folder (count and total size checked), removed after."""
     if len(files) > MAX_FILES:
         raise Invalid(f"At most {MAX_FILES} files per request")
     limit = settings.max_upload_mb * 1024 * 1024

@@ -27,6 +27,7 @@ class PrincipalCache:
         self._lock = threading.Lock()
 
     def get(self, token: str) -> Principal | None:
+        """The principal cached for this token while fresh; None when absent, expired or caching is off."""
         if self._ttl <= 0:
             return None
         entry = self._entries.get(token)
@@ -49,5 +50,6 @@ class PrincipalCache:
             self._entries[token] = (time.monotonic() + self._ttl, expires_at, principal)
 
     def clear(self) -> None:
+        """Forget every cached principal (roles or users changed)."""
         with self._lock:
             self._entries.clear()

@@ -28,14 +28,17 @@ from raylake.platform.errors import TooManyRequests
 
 
 def account_key(username: str) -> str:
+    """The throttle's key for failed logins to one account, whatever the address."""
     return f"user:{username.lower()[:64]}"
 
 
 def client_key(client: str) -> str:
+    """The throttle's key for failed logins from one client address."""
     return f"client:{client[:64]}"
 
 
 def pair_key(username: str, client: str) -> str:
+    """The throttle's key for failed logins to one account from one address."""
     return f"pair:{username.lower()[:64]}|{client[:64]}"
 
 

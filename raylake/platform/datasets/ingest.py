@@ -51,6 +51,7 @@ class _Undo:
 
 
 def table_name(dataset_name: str, dataset_id: int) -> str:
+    """The lake table name of a dataset: its name as a lower-case slug, suffixed with its id."""
     slug = re.sub(r"[^a-z0-9]+", "_", dataset_name.lower()).strip("_")[:60] or "dataset"
     return f"{slug}_{dataset_id}"
 
@@ -65,6 +66,7 @@ def table_name_taken(session: Session, tenant_id: str, name: str) -> bool:
 
 
 def specs_of(dataset: Dataset) -> list[ColumnSpec] | None:
+    """The dataset's template column specs, or None for a dataset without a template."""
     return [ColumnSpec(**c) for c in dataset.column_specs] if dataset.column_specs else None
 
 
@@ -237,5 +239,6 @@ def record_version(
 
 
 def require_rows(staged: list[Staged]) -> None:
+    """Refuse a request that sends no files."""
     if not staged:
         raise Invalid("At least one file is required (multipart field 'files')")

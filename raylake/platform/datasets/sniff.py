@@ -95,6 +95,7 @@ def _parquet_header(path: Path, file_name: str) -> list[str]:
 
 
 def sniff(path: Path, file_name: str) -> Sniffed:
+    """What a staged file is: Parquet or CSV, its encoding, delimiter and header."""
     with path.open("rb") as fh:
         raw = fh.read(SAMPLE_BYTES)
     if raw.startswith(b"PAR1"):

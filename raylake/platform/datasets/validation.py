@@ -74,6 +74,7 @@ class Validated:
 
     @property
     def is_valid(self) -> bool:
+        """Whether any row passed validation."""
         return self.valid_records > 0
 
 

@@ -16,10 +16,12 @@ DatasetId = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 
 def file_public(file: DatasetFile) -> FilePublic:
+    """A dataset file as the API shows it."""
     return FilePublic.model_validate(file, from_attributes=True)
 
 
 def upload_result(dataset: Dataset, files: list[DatasetFile]) -> UploadResult:
+    """What an upload or file addition answers: the dataset and its new files."""
     assert dataset.id is not None
     return UploadResult(
         dataset_id=dataset.id,

@@ -195,11 +195,13 @@ class Dispatcher:
             self._stop.wait(self.poll_s if enabled else 60.0)
 
     def start(self) -> Dispatcher:
+        """Start delivering in a daemon thread; the dispatcher itself."""
         self._thread = threading.Thread(target=self._loop, name="raylake-webhooks", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop delivering, waiting for the thread, and close the HTTP client."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)

@@ -76,6 +76,7 @@ class Feed:
 
     @property
     def running(self) -> bool:
+        """Whether the pump that reads new events is running."""
         return self._task is not None and not self._task.done()
 
     async def subscribe(self, tenant_id: str) -> Subscriber:
@@ -92,6 +93,7 @@ class Feed:
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Stop sending events to a subscriber (its socket closed)."""
         listeners = self._subscribers.get(subscriber.tenant_id)
         if listeners is not None:
             listeners.discard(subscriber)

@@ -49,5 +49,6 @@ class ServableCache:
         return servable
 
     def clear(self) -> None:
+        """Forget every cached model description (models changed)."""
         with self._lock:
             self._entries.clear()

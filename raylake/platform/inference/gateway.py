@@ -65,6 +65,7 @@ class ServeGateway:
     async def forecast(
         self, key: str, app_name: str | None, unique_id: str, steps: int, exogenous: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
+        """A forecast from the replica serving the model (shared or its dedicated application)."""
         return await self._call(key, app_name, "forecast", unique_id, steps, exogenous)
 
     async def start_batch(
@@ -124,6 +125,7 @@ class ServeGateway:
             raise ServiceUnavailable("the model replica failed (it is restarted); retry shortly") from exc
 
     def deploy(self, app_name: str, replicas: int) -> None:
+        """Run a model's dedicated Serve application with this many replicas."""
         from ray import serve
 
         if self._dedicated is None:
@@ -185,6 +187,7 @@ class ServeGateway:
                     log.warning("a replica could not forget %s: %s", prefix, type(result).__name__)
 
     def undeploy(self, app_name: str) -> None:
+        """Remove a model's dedicated Serve application and forget its routes."""
         from ray import serve
 
         with self._lock:

@@ -40,6 +40,7 @@ def tenant_prefix(tenant_id: str) -> str:
 
 
 def parse_model_id(key: str) -> tuple[str, int, int, str]:
+    """The tenant, run, preprocessing state and uid a model key names; ModelNotServable if malformed."""
     try:
         tenant_id, train_id, preprocess_id, uid = key.split("/")
         return tenant_id, int(train_id), int(preprocess_id), uid
@@ -48,6 +49,7 @@ def parse_model_id(key: str) -> tuple[str, int, int, str]:
 
 
 def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Forecaster:
+    """The model a key names, from its artifacts; ModelNotServable unless completed and the tenant's."""
     tenant_id, train_id, preprocess_id, uid = parse_model_id(key)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, train_id)

@@ -70,6 +70,7 @@ class PredictionLog:
         sample: Any,
         prediction_type: str = "real-time",
     ) -> None:
+        """Count a prediction call in its window of the log (written in the background)."""
         key = (train_id, prediction_type)
         with self._lock:
             window = self._pending.get(key)
@@ -158,5 +159,6 @@ class PredictionLog:
             self.flush()
 
     def close(self) -> None:
+        """Stop the background writer and write what is buffered."""
         self._stop.set()
         self.flush()

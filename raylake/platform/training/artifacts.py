@@ -42,6 +42,7 @@ def save(
     preprocessor: Preprocessor,
     lineage: dict[str, Any],
 ) -> dict[str, Any]:
+    """Write a trained model, its preprocessing state and input schema under a prefix; the manifest."""
     with tempfile.TemporaryDirectory(prefix="raylake-model-") as tmp:
         folder = Path(tmp)
         model_manifest = model.save(folder)
@@ -61,6 +62,7 @@ def save(
 
 
 def read_manifest(store: FileStore, prefix: str) -> dict[str, Any]:
+    """The manifest of the artifacts under a prefix."""
     return json.loads(store.read_bytes(f"{prefix}/{MANIFEST}"))
 
 
@@ -108,10 +110,12 @@ def save_forecaster(
 
 
 def is_forecaster(manifest: dict[str, Any]) -> bool:
+    """Whether a manifest describes a forecaster."""
     return manifest.get("kind") == "forecast"
 
 
 def load_forecaster(store: FileStore, prefix: str, manifest: dict[str, Any], state_key: str) -> Forecaster:
+    """The forecaster under a prefix, from its state and booster."""
     state = json.loads(store.read_bytes(state_key))
     booster = None
     if manifest["model"].get("file"):

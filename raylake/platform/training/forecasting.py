@@ -31,6 +31,7 @@ RESERVED = {"series", "time", "y"}  # the panel's own column names
 
 
 def algorithm(name: str | None) -> str:
+    """The forecasting algorithm's canonical name (auto when none is given); 422 for an unknown one."""
     if name is None or not name.strip():
         return AUTO
     for known in ALGORITHMS:

@@ -91,6 +91,7 @@ def roles(dataset: Dataset, columns: list[ColumnRoleIn]) -> list[dict[str, Any]]
 
 
 def read_target(ctx: lake.Lake, dataset: Dataset, name: str, data_type: str) -> Target:
+    """The target column's count of non-empty values and of distinct classes in the dataset."""
     table = lake.load(ctx.catalog, "silver", dataset.iceberg_table_name)
     column = pl.scan_iceberg(table, snapshot_id=dataset.snapshot_id).select(pl.col(name))
     counts = column.select(
@@ -101,6 +102,7 @@ def read_target(ctx: lake.Lake, dataset: Dataset, name: str, data_type: str) -> 
 
 
 def check_target(target: Target, kind: str) -> None:
+    """Refuse a target with too few values, or of a type or class count the problem cannot use."""
     if target.rows < MIN_ROWS:
         raise Invalid(
             f"target {target.name!r} has {target.rows} non-empty values; at least {MIN_ROWS} are needed"
@@ -122,6 +124,7 @@ def check_target(target: Target, kind: str) -> None:
 
 
 def algorithm(name: str | None, kind: str) -> str:
+    """The algorithm's canonical name for the problem type; 422 when it cannot learn it."""
     try:
         return algorithms.resolve(name, kind)
     except ValueError as exc:
@@ -129,6 +132,7 @@ def algorithm(name: str | None, kind: str) -> str:
 
 
 def params(name: str, given: dict[str, Any] | None) -> dict[str, Any]:
+    """The algorithm's parameters, checked and cleaned; 422 for unknown or invalid ones."""
     if not given:
         return {}
     if name == algorithms.AUTO:
