@@ -242,11 +242,9 @@ def test_bad_roles_are_refused():
         fit(TRAIN, roles(), problem_type="Regression")
 
 
-def test_large_frame_is_fast():
-    """A million rows, twenty columns: vectorised polars, no per-row Python."""
-    import time
-
-    n = 1_000_000
+def test_a_large_mixed_frame_transforms():
+    """200,000 rows of every column type at once (its speed is measured in bench/, not asserted here)."""
+    n = 200_000
     rng = np.random.default_rng(0)
     data: dict[str, object] = {f"f{i}": rng.normal(size=n) for i in range(12)}
     data |= {f"s{i}": rng.choice([f"v{k}" for k in range(40)], n) for i in range(4)}
@@ -261,12 +259,10 @@ def test_large_frame_is_fast():
         ColumnRole(name, kinds.get(dtype, "DateTime"), "Target" if name == "y" else "Feature")
         for name, dtype in frame.schema.items()
     ]
-    started = time.perf_counter()
     pre = Preprocessor.fit(frame, rs, problem_type="Regression", encoding="ordinal")
     X = pre.transform(frame)
-    elapsed = time.perf_counter() - started
     assert X.shape == (n, 12 + 4 + 1 + 5 + 7)
-    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert np.isfinite(X[:, :12]).all()
 
 
 MIXED = {  # DateTime text as files and requests mix it -> the instant it names, in UTC
