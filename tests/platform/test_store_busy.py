@@ -72,10 +72,14 @@ def test_a_write_behind_a_held_lock_is_503_with_retry_after(settings, impatient_
 
 
 def test_the_prediction_log_keeps_what_a_busy_store_refused(settings, impatient_engine):
-    tenant = f"log-{uuid.uuid4().hex[:8]}"
+    with session_scope(impatient_engine) as session:
+        tenant = Tenant(name=f"log-{uuid.uuid4().hex[:8]}")
+        session.add(tenant)
+        session.flush()
+        tenant_id = tenant.id
     prediction_log = PredictionLog(impatient_engine, flush_s=3600)
     row = dict(
-        tenant_id=tenant,
+        tenant_id=tenant_id,
         train_id=2**31 - 2,
         predictor_name="p",
         problem_type="Classification",
@@ -91,7 +95,7 @@ def test_the_prediction_log_keeps_what_a_busy_store_refused(settings, impatient_
     prediction_log.record(**row)  # a call while the store was busy
     prediction_log.flush()
     with session_scope(impatient_engine) as session:
-        logged = session.exec(select(Prediction).where(Prediction.tenant_id == tenant)).all()
+        logged = session.exec(select(Prediction).where(Prediction.tenant_id == tenant_id)).all()
     assert [(p.no_of_records, p.input_data.startswith("2 calls")) for p in logged] == [(4, True)]
 
 

@@ -22,7 +22,9 @@ from sqlmodel import col, select
 from raylake.core.vocabulary import JobStatus
 from raylake.platform.clock import utcnow
 from raylake.platform.db import session_scope
+from raylake.platform.errors import store_unavailable
 from raylake.platform.inference.models import Prediction
+from raylake.platform.tenants.models import Tenant
 from raylake.platform.training.models import TrainingRun
 
 log = logging.getLogger(__name__)
@@ -103,37 +105,57 @@ class PredictionLog:
         if not windows:
             return
         try:
-            with session_scope(self._engine) as session:
-                # A run deleted within the window keeps its log rows, like batch rows, without the id.
-                ids = {w.train_id for w in windows}
-                alive = set(session.exec(select(TrainingRun.id).where(col(TrainingRun.id).in_(ids))).all())
-                for w in windows:
-                    session.add(
-                        Prediction(
-                            tenant_id=w.tenant_id,
-                            train_id=w.train_id if w.train_id in alive else None,
-                            predictor_name=w.predictor_name,
-                            problem_type=w.problem_type,
-                            domain_name=w.domain_name,
-                            prediction_type=w.prediction_type,
-                            input_data=w.first_input
-                            if w.calls == 1
-                            else f"{w.calls} calls; first: {w.first_input}"[:INPUT_CHARS],
-                            status=JobStatus.COMPLETED,
-                            stage="done",
-                            percent=100,
-                            no_of_records=w.rows,
-                            accuracy=w.accuracy,
-                            created_by=w.created_by,
-                            created_at=w.started_at,
-                            finished_at=utcnow(),
-                        )
+            self._write(windows)
+        except Exception as exc:
+            if store_unavailable(exc):
+                log.warning("could not write %d prediction log rows; kept for the next flush", len(windows))
+                self._requeue(windows)
+                return
+            # Not the store's state but a row it refuses: write the rest one by one, so that one bad
+            # window never holds back everyone's log (it used to be requeued, and refused, forever).
+            log.exception("prediction log rows refused; writing them one by one")
+            for window in windows:
+                try:
+                    self._write([window])
+                except Exception as one:
+                    if store_unavailable(one):
+                        self._requeue([window])
+                    else:
+                        log.error("dropped the prediction log row of run %s: %s", window.train_id, one)
+
+    def _write(self, windows: list[_Window]) -> None:
+        """One transaction: a row per window, for tenants that still exist."""
+        with session_scope(self._engine) as session:
+            # A run deleted within the window keeps its log rows, like batch rows, without the id; a
+            # deleted tenant's calls are gone with everything else it had.
+            ids = {w.train_id for w in windows}
+            alive = set(session.exec(select(TrainingRun.id).where(col(TrainingRun.id).in_(ids))).all())
+            tenants = {w.tenant_id for w in windows}
+            present = set(session.exec(select(Tenant.id).where(col(Tenant.id).in_(tenants))).all())
+            for w in windows:
+                if w.tenant_id not in present:
+                    continue
+                session.add(
+                    Prediction(
+                        tenant_id=w.tenant_id,
+                        train_id=w.train_id if w.train_id in alive else None,
+                        predictor_name=w.predictor_name,
+                        problem_type=w.problem_type,
+                        domain_name=w.domain_name,
+                        prediction_type=w.prediction_type,
+                        input_data=w.first_input
+                        if w.calls == 1
+                        else f"{w.calls} calls; first: {w.first_input}"[:INPUT_CHARS],
+                        status=JobStatus.COMPLETED,
+                        stage="done",
+                        percent=100,
+                        no_of_records=w.rows,
+                        accuracy=w.accuracy,
+                        created_by=w.created_by,
+                        created_at=w.started_at,
+                        finished_at=utcnow(),
                     )
-        except Exception:
-            log.warning(
-                "could not write %d prediction log rows; kept for the next flush", len(windows), exc_info=True
-            )
-            self._requeue(windows)
+                )
 
     def _requeue(self, windows: list[_Window]) -> None:
         """Put windows the store refused back in front of what came meanwhile (one window per model and

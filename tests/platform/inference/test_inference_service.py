@@ -6,17 +6,20 @@ from __future__ import annotations
 import pytest
 
 from raylake.core.vocabulary import JobStatus, ModelStatus
+from raylake.platform import lake
 from raylake.platform.datasets import service as datasets
 from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.inference import history, realtime
 from raylake.platform.inference.batch import submit_batch
+from raylake.platform.inference.log import PredictionLog
 from raylake.platform.jobs import RayJobs
 from raylake.platform.registry.models import Predictor
+from raylake.platform.tenants import service as tenants
 from raylake.platform.training.models import PreprocessState
 from tests.datafiles import churn_csv, write
-from tests.factories import add_version, create_tenant, create_user, draft_model, unique
+from tests.factories import add_version, create_tenant, create_user, draft_model, superuser_principal, unique
 
 NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # a submission cannot reach Ray
 
@@ -100,3 +103,39 @@ def test_the_prediction_log_is_walled(engine, member, outsider):
         assert (rows, total) == ([], 0)
         with pytest.raises(NotFound):
             history.list_predictions(session=session, principal=outsider, train_id=run.id, skip=0, limit=10)
+
+
+def test_a_deleted_tenants_calls_never_hold_back_the_log(engine, settings, member):
+    """A call buffered just before its tenant was deleted: its row cannot be written (the tenant is
+    gone); it used to fail every flush, everyone's, for good."""
+    gone = create_user(engine, settings, tenant_id=create_tenant(engine), roles=["data_scientist"])
+    with session_scope(engine) as session:
+        mine, theirs = servable(session, member), servable(session, gone)
+    prediction_log = PredictionLog(engine, flush_s=3600)
+    for who, run in ((gone, theirs), (member, mine)):
+        prediction_log.record(
+            tenant_id=who.tenant_id,
+            train_id=run.id,
+            predictor_name="p",
+            problem_type="Classification",
+            domain_name="d",
+            username=who.username,
+            accuracy=None,
+            rows=1,
+            sample={"Tenure": 1},
+        )
+    with session_scope(engine) as session:
+        tenants.delete_tenant(
+            session=session,
+            settings=settings,
+            ctx=lake.open_lake(settings),
+            jobs=NO_RAY,
+            principal=superuser_principal(engine, settings),
+            tenant_id=gone.tenant_id,
+        )
+    prediction_log.flush()
+    with session_scope(engine) as session:
+        rows, _ = history.list_predictions(
+            session=session, principal=member, train_id=mine.id, skip=0, limit=5
+        )
+        assert [(p.prediction_type, p.no_of_records) for p in rows] == [("real-time", 1)]

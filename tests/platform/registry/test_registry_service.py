@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from raylake.core.vocabulary import EventType, JobStatus, ModelStatus, ModelType, Task
 from raylake.platform.db import session_scope
@@ -25,7 +25,8 @@ def outsider(engine, settings) -> Principal:
 
 
 def events(session: Session, tenant_id: str, type: EventType) -> list[Event]:
-    return list(session.exec(select(Event).where(Event.tenant_id == tenant_id, Event.type == type)).all())
+    found = select(Event).where(Event.tenant_id == tenant_id, Event.type == type).order_by(col(Event.id))
+    return list(session.exec(found).all())
 
 
 def test_every_tenant_has_a_default_project_and_projects_are_walled(engine, member, outsider):
