@@ -19,6 +19,13 @@ class EventPublic(BaseModel):
     data: dict[str, Any] = Field(description="the ids of what the event is about, and its details")
 
 
+class EventsPublic(BaseModel):
+    """A page of the tenant's events after an id, oldest first."""
+
+    items: list[EventPublic]
+    next_after: int = Field(description="the last id in this page (``after`` when it is empty)")
+
+
 class WebhookCreate(Strict):
     url: Annotated[str, Field(min_length=1, max_length=2048, description="http(s) URL on an allowed host")]
     events: Annotated[list[EventType], Field(min_length=1, max_length=len(EventType))]

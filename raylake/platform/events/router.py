@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, WebSocket
+from typing import Annotated
 
+from fastapi import APIRouter, Query, WebSocket
+
+from raylake.core.vocabulary import MAX_ID
 from raylake.platform.deps import IdPath, PageDep, SessionDep, SettingsDep, TrainRead, TrainRun
 from raylake.platform.events import service, socket
 from raylake.schemas.common import Deleted
-from raylake.schemas.events import DeliveriesPublic, WebhookCreate, WebhookPublic, WebhooksPublic
+from raylake.schemas.events import (
+    DeliveriesPublic,
+    EventsPublic,
+    WebhookCreate,
+    WebhookPublic,
+    WebhooksPublic,
+)
 
 router = APIRouter(tags=["events"])
 
@@ -17,6 +26,17 @@ async def events_socket(websocket: WebSocket) -> None:
     """The caller's tenant's events as they happen (authenticate with the first message or the
     ``bearer`` subprotocol; needs ``train:read``)."""
     await socket.serve(websocket, websocket.app.state.feed)
+
+
+@router.get("/events", response_model=EventsPublic)
+def list_events(
+    session: SessionDep,
+    principal: TrainRead,
+    after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EventsPublic:
+    """The tenant's events after ``after``, oldest first: catching up after a WebSocket reconnects."""
+    return service.tenant_events(session=session, principal=principal, after=after, limit=limit)
 
 
 @router.post("/webhooks", response_model=WebhookPublic, status_code=201)

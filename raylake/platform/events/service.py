@@ -26,6 +26,8 @@ from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.schemas.events import (
     DeliveriesPublic,
     DeliveryPublic,
+    EventPublic,
+    EventsPublic,
     WebhookCreate,
     WebhookPublic,
     WebhooksPublic,
@@ -69,6 +71,15 @@ def latest_event_id(session: Session) -> int:
 def events_after(session: Session, *, after: int, limit: int = 500) -> list[Event]:
     """Every tenant's events numbered above ``after``, oldest first (the feed's cheap indexed poll)."""
     return list(session.exec(select(Event).where(col(Event.id) > after).order_by(col(Event.id)).limit(limit)))
+
+
+def tenant_events(*, session: Session, principal: Principal, after: int, limit: int) -> EventsPublic:
+    """The caller's tenant's events numbered above ``after``, oldest first: what a client missed while
+    its WebSocket was away (``next_after`` is where to continue, or to start the socket from)."""
+    found = scoped(select(Event), Event, principal).where(col(Event.id) > after)
+    events = list(session.exec(found.order_by(col(Event.id)).limit(limit)).all())
+    items = [EventPublic.model_validate(body(e)) for e in events]
+    return EventsPublic(items=items, next_after=items[-1].id if items else after)
 
 
 def prune(session: Session, *, before: datetime) -> int:

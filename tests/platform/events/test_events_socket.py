@@ -188,3 +188,24 @@ def test_webhook_routes(engine, settings, served, pair):
         assert httpx.post(f"{served.http}/webhooks", json=body, headers=viewer).status_code == 403
         assert client.delete(f"/webhooks/{hook['id']}").status_code == 200
         assert client.get(f"/webhooks/{hook['id']}").status_code == 404
+
+
+def test_a_client_catches_up_on_what_it_missed(engine, settings, served, pair):
+    mine, theirs = pair
+    headers = {"Authorization": f"Bearer {_token(engine, settings, mine)}"}
+    first = _emit(engine, mine.tenant_id, EventType.RUN_PROGRESS, train_id=1, percent=10)
+    _emit(engine, theirs.tenant_id, EventType.RUN_COMPLETED, train_id=2)
+    last = _emit(engine, mine.tenant_id, EventType.RUN_COMPLETED, train_id=1)
+    with httpx.Client(base_url=served.http, headers=headers, timeout=WAIT_S) as client:
+        page = client.get("/events", params={"after": first - 1}).json()
+        assert [(e["id"], e["type"]) for e in page["items"]] == [
+            (first, "run.progress"),
+            (last, "run.completed"),
+        ]
+        assert page["next_after"] == last and page["items"][1]["data"] == {"train_id": 1}
+        one = client.get("/events", params={"after": first - 1, "limit": 1}).json()
+        assert [e["id"] for e in one["items"]] == [first] and one["next_after"] == first
+        assert client.get("/events", params={"after": last}).json() == {"items": [], "next_after": last}
+        for bad in ({"after": -1}, {"limit": 0}, {"limit": 1001}):
+            assert client.get("/events", params=bad).status_code == 422
+    assert httpx.get(f"{served.http}/events", timeout=WAIT_S).status_code == 401
