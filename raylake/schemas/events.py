@@ -35,6 +35,15 @@ class WebhookCreate(Strict):
     ] = None
 
 
+class WebhookUpdate(Strict):
+    """Any of a webhook's target, events, secret (an empty string removes it) and whether it is on."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    events: Annotated[list[EventType], Field(min_length=1, max_length=len(EventType))] | None = None
+    secret: Annotated[SecretStr, Field(max_length=256)] | None = None
+    is_active: bool | None = None
+
+
 class WebhookPublic(BaseModel):
     """A webhook as answered: never its secret, only whether it has one."""
 

@@ -16,6 +16,7 @@ from raylake.schemas.events import (
     WebhookCreate,
     WebhookPublic,
     WebhooksPublic,
+    WebhookUpdate,
 )
 
 router = APIRouter(tags=["events"])
@@ -54,6 +55,15 @@ def list_webhooks(session: SessionDep, principal: TrainRead, page: PageDep) -> W
 @router.get("/webhooks/{webhook_id}", response_model=WebhookPublic)
 def read_webhook(session: SessionDep, principal: TrainRead, webhook_id: IdPath) -> WebhookPublic:
     return service.get_webhook(session=session, principal=principal, webhook_id=webhook_id)
+
+
+@router.patch("/webhooks/{webhook_id}", response_model=WebhookPublic)
+def update_webhook(
+    session: SessionDep, settings: SettingsDep, principal: TrainRun, webhook_id: IdPath, data: WebhookUpdate
+) -> WebhookPublic:
+    return service.update_webhook(
+        session=session, settings=settings, principal=principal, webhook_id=webhook_id, data=data
+    )
 
 
 @router.delete("/webhooks/{webhook_id}", response_model=Deleted)

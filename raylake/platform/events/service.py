@@ -31,6 +31,7 @@ from raylake.schemas.events import (
     WebhookCreate,
     WebhookPublic,
     WebhooksPublic,
+    WebhookUpdate,
 )
 
 SIGNATURE_HEADER = "X-Raylake-Signature"
@@ -148,6 +149,27 @@ def create_webhook(
         secret=data.secret.get_secret_value() if data.secret is not None else None,
         created_by=principal.username,
     )
+    session.add(hook)
+    session.flush()
+    return webhook_public(hook)
+
+
+def update_webhook(
+    *, session: Session, settings: Settings, principal: Principal, webhook_id: int, data: WebhookUpdate
+) -> WebhookPublic:
+    """Change a webhook of the caller's tenant: a switched-off one gets no new deliveries."""
+    hook = get_scoped(session, Webhook, webhook_id, principal, "Webhook")
+    if data.url is not None:
+        hook.url = check_url(settings, data.url)
+    if data.events is not None:
+        hook.events = sorted({EventType(e).value for e in data.events})
+    if data.secret is not None:
+        secret = data.secret.get_secret_value()
+        if secret and len(secret) < 8:
+            raise Invalid("a webhook secret has at least 8 characters (an empty one removes it)")
+        hook.secret = secret or None
+    if data.is_active is not None:
+        hook.is_active = data.is_active
     session.add(hook)
     session.flush()
     return webhook_public(hook)

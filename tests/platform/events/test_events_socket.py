@@ -209,3 +209,27 @@ def test_a_client_catches_up_on_what_it_missed(engine, settings, served, pair):
         for bad in ({"after": -1}, {"limit": 0}, {"limit": 1001}):
             assert client.get("/events", params=bad).status_code == 422
     assert httpx.get(f"{served.http}/events", timeout=WAIT_S).status_code == 401
+
+
+def test_a_webhook_switched_off_gets_no_deliveries(engine, settings, served, pair):
+    mine, theirs = pair
+    headers = {"Authorization": f"Bearer {_token(engine, settings, theirs)}"}
+    viewer = {"Authorization": f"Bearer {_token(engine, settings, mine)}"}
+    with httpx.Client(base_url=served.http, headers=headers, timeout=WAIT_S) as client:
+        body = {"url": "http://127.0.0.1:9/hook", "events": ["run.completed"], "secret": "s3cret-value-1"}
+        hook = client.post("/webhooks", json=body).json()
+        path = f"/webhooks/{hook['id']}"
+        off = client.patch(path, json={"is_active": False, "events": ["run.failed", "run.completed"]})
+        assert off.status_code == 200 and off.json()["is_active"] is False
+        assert off.json()["events"] == ["run.completed", "run.failed"]
+        _emit(engine, theirs.tenant_id, EventType.RUN_COMPLETED, train_id=5)
+        assert client.get(f"{path}/deliveries").json()["count"] == 0
+        assert client.patch(path, json={"url": "http://10.0.0.1/hook"}).status_code == 422
+        assert client.patch(path, json={"secret": "short"}).status_code == 422
+        unsigned = client.patch(path, json={"secret": "", "is_active": True}).json()
+        assert unsigned["signed"] is False and unsigned["is_active"] is True
+        _emit(engine, theirs.tenant_id, EventType.RUN_COMPLETED, train_id=6)
+        assert client.get(f"{path}/deliveries").json()["count"] == 1
+        assert client.patch(path, json={"colour": "red"}).status_code == 422
+    # a viewer (of another tenant) may not change webhooks at all: refused before any lookup
+    assert httpx.patch(f"{served.http}{path}", json={"is_active": False}, headers=viewer).status_code == 403
