@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from raylake.core.types import DataType
 from raylake.core.vocabulary import ColumnAttribute, JobStatus, ModelStatus, ModelType, ProblemType
@@ -56,13 +56,21 @@ def resolve(session: Session, model: Predictor, version: str) -> TrainingRun:
     return run
 
 
-def aliases_of(session: Session, run: TrainingRun) -> list[str]:
-    """The aliases pointing at a version, sorted."""
-    return sorted(session.exec(select(ModelAlias.alias).where(ModelAlias.train_id == run.id)).all())
+def aliases_by_version(session: Session, model: Predictor) -> dict[int, list[str]]:
+    """The model's aliases by the version (train id) they point at, each list sorted: one query."""
+    found: dict[int, list[str]] = {}
+    rows = session.exec(
+        select(ModelAlias.train_id, ModelAlias.alias)
+        .where(ModelAlias.model_id == model.id)
+        .order_by(col(ModelAlias.alias))
+    )
+    for train_id, alias in rows:
+        found.setdefault(train_id, []).append(alias)
+    return found
 
 
-def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPublic:
-    """A model version as the API shows it, with its aliases."""
+def public(model: Predictor, run: TrainingRun, aliases: dict[int, list[str]]) -> VersionPublic:
+    """A model version as the API shows it, with its aliases (``aliases_by_version``)."""
     assert model.id is not None and run.id is not None
     return VersionPublic(
         model_id=model.id,
@@ -78,7 +86,7 @@ def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPubli
         snapshot_id=run.snapshot_id,
         metrics=run.metrics,
         artifact_key=run.artifact_key,
-        aliases=aliases_of(session, run),
+        aliases=aliases.get(run.id, []),
         created_by=run.created_by,
         created_at=run.created_at,
         finished_at=run.finished_at,
@@ -88,7 +96,8 @@ def public(session: Session, model: Predictor, run: TrainingRun) -> VersionPubli
 def list_versions(*, session: Session, principal: Principal, model_id: int | str) -> list[VersionPublic]:
     """Every version of a model the caller may see."""
     model = get_model(session=session, principal=principal, model_id=model_id)
-    return [public(session, model, run) for run in versions_of(session, model)]
+    aliases = aliases_by_version(session, model)
+    return [public(model, run, aliases) for run in versions_of(session, model)]
 
 
 def get_version(
@@ -96,7 +105,7 @@ def get_version(
 ) -> VersionPublic:
     """One version of a model, by number or alias."""
     model = get_model(session=session, principal=principal, model_id=model_id)
-    return public(session, model, resolve(session, model, version))
+    return public(model, resolve(session, model, version), aliases_by_version(session, model))
 
 
 def set_alias(
