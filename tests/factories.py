@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -11,6 +12,9 @@ from sqlmodel import Session, select
 from raylake.core.vocabulary import JobStatus
 from raylake.platform.auth.service import authenticate
 from raylake.platform.config import Settings
+from raylake.platform.datasets import service as datasets
+from raylake.platform.datasets.ingest import Staged
+from raylake.platform.datasets.models import Dataset, DatasetFile
 from raylake.platform.db import session_scope
 from raylake.platform.rbac import service as rbac
 from raylake.platform.registry import service as registry
@@ -22,6 +26,7 @@ from raylake.platform.users import service as users
 from raylake.platform.users.models import User
 from raylake.schemas.registry import ModelCreate
 from raylake.schemas.users import UserCreate
+from tests.datafiles import write
 
 PASSWORD = "correct-horse-battery"
 
@@ -108,3 +113,15 @@ def add_version(
     session.add(run)
     session.flush()
     return run
+
+
+def upload_dataset(
+    engine: Engine, ctx: Any, principal: Principal, tmp_path: Path, content: bytes, **params: Any
+) -> tuple[Dataset, list[DatasetFile]]:
+    """A CSV uploaded as a new dataset (training data unless ``usage`` says otherwise), as the upload
+    route would: the dataset and its file rows."""
+    path = write(tmp_path, f"{unique('f')}.csv", content)
+    staged = [Staged(path=path, file_name=path.name, size=len(content))]
+    params = {"dataset_name": unique("ds-"), "template_id": None, "usage": "t", **params}
+    with session_scope(engine) as session:
+        return datasets.upload(session=session, ctx=ctx, principal=principal, staged=staged, **params)

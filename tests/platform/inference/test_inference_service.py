@@ -7,8 +7,6 @@ import pytest
 
 from raylake.core.vocabulary import JobStatus, ModelStatus
 from raylake.platform import lake
-from raylake.platform.datasets import service as datasets
-from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.inference import history, realtime
@@ -18,8 +16,15 @@ from raylake.platform.jobs import RayJobs
 from raylake.platform.registry.models import Predictor
 from raylake.platform.tenants import service as tenants
 from raylake.platform.training.models import PreprocessState
-from tests.datafiles import churn_csv, write
-from tests.factories import add_version, create_tenant, create_user, draft_model, superuser_principal, unique
+from tests.datafiles import churn_csv
+from tests.factories import (
+    add_version,
+    create_tenant,
+    create_user,
+    draft_model,
+    superuser_principal,
+    upload_dataset,
+)
 
 NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # a submission cannot reach Ray
 
@@ -64,18 +69,9 @@ def test_a_model_is_servable_only_when_completed_and_only_to_its_tenant(engine, 
 
 
 def test_a_batch_is_refused_before_its_job(engine, settings, ctx, member, outsider, tmp_path):
-    content = churn_csv()  # CustomerID, DataUsageGB, Plan, Churn, Joined: no Tenure
-    staged = Staged(path=write(tmp_path, "c.csv", content), file_name="c.csv", size=len(content))
+    # CustomerID, DataUsageGB, Plan, Churn, Joined: no Tenure
+    dataset, _ = upload_dataset(engine, ctx, member, tmp_path, churn_csv(), usage="p")
     with session_scope(engine) as session:
-        dataset, _ = datasets.upload(
-            session=session,
-            ctx=ctx,
-            principal=member,
-            dataset_name=unique("p-"),
-            template_id=None,
-            usage="p",
-            staged=[staged],
-        )
         run = servable(session, member)
 
         def batch(principal, dataset_id=dataset.id):

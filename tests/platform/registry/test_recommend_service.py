@@ -7,31 +7,18 @@ import pytest
 
 from raylake.core.vocabulary import ModelType, Task
 from raylake.ml.algorithms.registry import TABULAR_MODEL_TYPES
-from raylake.platform.datasets import service as datasets
-from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Invalid, NotFound
 from raylake.platform.registry import recommend
 from raylake.schemas.registry_recommend import Recommendation, RecommendRequest
-from tests.datafiles import training_csv, write
-from tests.factories import create_tenant, create_user, unique
+from tests.datafiles import training_csv
+from tests.factories import create_tenant, create_user, upload_dataset
 
 
 @pytest.fixture
 def dataset_id(engine, ctx, member, tmp_path) -> int:
-    content = training_csv(300)
-    staged = Staged(path=write(tmp_path, "churn.csv", content), file_name="churn.csv", size=len(content))
-    with session_scope(engine) as session:
-        dataset, _ = datasets.upload(
-            session=session,
-            ctx=ctx,
-            principal=member,
-            dataset_name=unique("rec-"),
-            template_id=None,
-            usage="t",
-            staged=[staged],
-        )
-        return dataset.id
+    dataset, _ = upload_dataset(engine, ctx, member, tmp_path, training_csv(300))
+    return dataset.id
 
 
 def _recommend(engine, ctx, principal, **body) -> dict:

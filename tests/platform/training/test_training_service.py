@@ -7,8 +7,6 @@ import pytest
 from sqlmodel import select
 
 from raylake.core.vocabulary import JobStatus, ModelStatus
-from raylake.platform.datasets import service as datasets
-from raylake.platform.datasets.ingest import Staged
 from raylake.platform.db import session_scope
 from raylake.platform.errors import Conflict, Invalid, ServiceUnavailable
 from raylake.platform.jobs import RayJobs
@@ -19,8 +17,8 @@ from raylake.platform.training import service as training
 from raylake.platform.training.models import TrainingRun
 from raylake.schemas.registry import ModelCreate
 from raylake.schemas.training import TrainRequest
-from tests.datafiles import training_csv, write
-from tests.factories import create_tenant, create_user, unique
+from tests.datafiles import training_csv
+from tests.factories import create_tenant, create_user, unique, upload_dataset
 
 NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # a submission cannot reach Ray
 COLUMNS = [
@@ -33,19 +31,8 @@ COLUMNS = [
 
 @pytest.fixture
 def dataset_id(engine, ctx, member, tmp_path) -> int:
-    content = training_csv(200)
-    staged = Staged(path=write(tmp_path, "churn.csv", content), file_name="churn.csv", size=len(content))
-    with session_scope(engine) as session:
-        dataset, _ = datasets.upload(
-            session=session,
-            ctx=ctx,
-            principal=member,
-            dataset_name=unique("train-"),
-            template_id=None,
-            usage="t",
-            staged=[staged],
-        )
-        return dataset.id
+    dataset, _ = upload_dataset(engine, ctx, member, tmp_path, training_csv(200))
+    return dataset.id
 
 
 def create(engine, settings, ctx, principal, **body) -> TrainingRun:
