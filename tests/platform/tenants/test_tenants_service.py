@@ -17,16 +17,15 @@ from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.inference import cleanup, forecasts
 from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs
-from raylake.platform.registry import projects
 from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.templates import service as templates
 from raylake.platform.tenancy import Principal
 from raylake.platform.tenants import service as tenants
 from raylake.platform.training import service as training
-from raylake.platform.training.models import PreprocessState, TrainingRun
+from raylake.platform.training.models import PreprocessState
 from raylake.schemas.templates import TemplateCreate
 from tests.datafiles import CHURN_SCHEMA, churn_csv, write
-from tests.factories import create_tenant, create_user, superuser_principal, unique
+from tests.factories import add_version, create_tenant, create_user, draft_model, superuser_principal, unique
 from tests.inventory import inventory, still_there
 
 NO_RAY = RayJobs(dashboard_url="http://127.0.0.1:9", token="unused")  # nothing here is still running
@@ -58,32 +57,17 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
             usage="t",
             staged=[staged],
         )
-        predictor = Predictor(
-            tenant_id=tenant_id,
-            project_id=projects.default_project(session, tenant_id).id,  # type: ignore[arg-type]
-            predictor_name=unique("p"),
-            domain="d",
-            problem_type="Forecasting",
-            task="forecasting",
-            owner="a",
-            created_by="a",
-            updated_by="a",
-        )
-        session.add(predictor)
-        session.flush()
-        run = TrainingRun(
-            tenant_id=tenant_id,
-            predictor_id=predictor.id,  # type: ignore[arg-type]
+        model = draft_model(session, admin, task="forecasting")
+        run = add_version(
+            session,
+            model,
             dataset_id=dataset.id,
             dataset_name=dataset.dataset_name,
-            problem_type="Forecasting",
-            domain="d",
+            columns=[],
             algorithm="lightgbm",
-            status="completed",
+            metrics=None,
             created_by="a",
         )
-        session.add(run)
-        session.flush()
         state = PreprocessState(
             tenant_id=tenant_id,
             source_run_id=run.id,
@@ -104,7 +88,7 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
             tenant_id=tenant_id,
             train_id=run.id,
             dataset_id=dataset.id,
-            predictor_name=predictor.predictor_name,
+            predictor_name=model.predictor_name,
             problem_type="Forecasting",
             domain_name="d",
             prediction_type="forecast",
@@ -116,7 +100,7 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
             tenant_id=tenant_id,
             train_id=run.id,
             dataset_id=dataset.id,
-            predictor_name=predictor.predictor_name,
+            predictor_name=model.predictor_name,
             problem_type="Forecasting",
             domain_name="d",
             prediction_type="batch",
