@@ -164,3 +164,50 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+
+
+class ArtifactKind(StrEnum):
+    """What a file uploaded to a model is (``POST /models/{id}/artifacts``'s ``file_kind``)."""
+
+    MODEL = "model"
+    DATA = "data"
+    CODE = "code"
+    ENV = "env"
+    OTHER = "other"
+
+
+class ModelFormat(StrEnum):
+    """A model file's format, told from its bytes (never from its name)."""
+
+    ONNX = "onnx"
+    LIGHTGBM = "lightgbm"
+    SKOPS = "skops"
+    PICKLE = "pickle"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_loadable(self) -> bool:
+        """Whether raylake loads and serves the format: never a pickle (loading one runs its code)."""
+        return self in LOADABLE_FORMATS
+
+
+LOADABLE_FORMATS = (ModelFormat.ONNX, ModelFormat.LIGHTGBM, ModelFormat.SKOPS)
+
+
+class ExplainMethod(StrEnum):
+    """How a prediction's explanation was computed (named in every explained answer)."""
+
+    TREE_SHAP = "tree_shap"
+    SURROGATE_TREE_SHAP = "surrogate_tree_shap"
+    PERMUTATION_SHAP = "permutation_shap"
+    KERNEL_SHAP = "kernel_shap"
+
+
+class DeploymentStatus(StrEnum):
+    """Where a dedicated deployment stands, read from Serve (``pending``: no node can hold it yet)."""
+
+    DEPLOYING = "deploying"
+    RUNNING = "running"
+    UNHEALTHY = "unhealthy"
+    PENDING = "pending"
+    FAILED = "failed"

@@ -6,7 +6,16 @@ from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatis
 from raylake.platform.events.models import Event, Webhook, WebhookDelivery
 from raylake.platform.inference.models import Prediction
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
-from raylake.platform.registry.models import ModelAlias, ModelDeployment, ModelTag, Predictor, Project
+from raylake.platform.registry.models import (
+    DeploymentOperation,
+    ModelAlias,
+    ModelArtifact,
+    ModelDeployment,
+    ModelTag,
+    Predictor,
+    Project,
+    SurrogateJob,
+)
 from raylake.platform.standby import JobStandby
 from raylake.platform.templates.models import Template, TemplateColumn
 from raylake.platform.tenants.models import Tenant
@@ -19,12 +28,14 @@ __all__ = [
     "DatasetFile",
     "DatasetStatistics",
     "DatasetVersion",
+    "DeploymentOperation",
     "Event",
     "FeatureImportanceJob",
     "JobStandby",
     "LakeTable",
     "LoginFailure",
     "ModelAlias",
+    "ModelArtifact",
     "ModelDeployment",
     "ModelTag",
     "Permission",
@@ -35,6 +46,7 @@ __all__ = [
     "RefreshToken",
     "Role",
     "RolePermission",
+    "SurrogateJob",
     "Template",
     "TemplateColumn",
     "Tenant",

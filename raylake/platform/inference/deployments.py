@@ -52,7 +52,9 @@ def deploy(
     if deployment is None:
         deployment = ModelDeployment(
             tenant_id=run.tenant_id,
+            model_id=run.predictor_id,
             train_id=run.id,  # type: ignore[arg-type]
+            version=f"v{run.version}",
             app_name=app_name(run),
             replicas=replicas,
             created_by=principal.username,

@@ -72,6 +72,13 @@ class TrainingRun(SQLModel, table=True):
     rows: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     input_schema: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     artifact_key: str | None = Field(default=None, max_length=512)
+    # An external version's model file, as uploaded (``registry/external.py``); None for a trained one.
+    source_artifact_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("model_artifacts.id", ondelete="SET NULL"), nullable=True),
+    )
+    # The version's LightGBM surrogate: where it is, its fidelity and what it was fitted on.
+    surrogate: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Names this run's model in every cache (model and API replicas): unlike an id, never seen twice.
     uid: str = Field(default_factory=lambda: uuid4().hex, max_length=32)
 

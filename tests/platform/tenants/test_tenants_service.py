@@ -79,7 +79,13 @@ def _world(engine, settings, ctx, tmp_path) -> tuple[Principal, int, int, int]:
         run.preprocess_id, run.artifact_key = state.id, model_prefix(run)
         session.add(
             ModelDeployment(
-                tenant_id=tenant_id, train_id=run.id, app_name=unique("app"), replicas=1, created_by="a"
+                tenant_id=tenant_id,
+                model_id=model.id,
+                train_id=run.id,
+                version="v1",
+                app_name=unique("app"),
+                replicas=1,
+                created_by="a",
             )  # type: ignore[arg-type]
         )
         ctx.store.put_bytes(f"{model_prefix(run)}/model.txt", b"model")
