@@ -20,6 +20,7 @@ from raylake.platform.config import Settings
 from raylake.platform.datalake.router import router as datalake_router
 from raylake.platform.datasets.router import router as datasets_router
 from raylake.platform.db import make_engine
+from raylake.platform.deployments.router import router as deployments_router
 from raylake.platform.deps import ForgetPrincipals
 from raylake.platform.errors import register_error_handlers
 from raylake.platform.events.dispatcher import Dispatcher
@@ -35,6 +36,8 @@ from raylake.platform.limits import BodySizeLimit
 from raylake.platform.methods import LiteralPathMethods
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
+from raylake.platform.registry.artifacts_router import router as artifacts_router
+from raylake.platform.registry.factory_router import router as factory_router
 from raylake.platform.registry.recommend_router import router as recommend_router
 from raylake.platform.registry.router import router as registry_router
 from raylake.platform.templates.router import router as templates_router
@@ -81,10 +84,13 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     # Requests are matched against routes in order (a regex per route; profiled at a quarter of the API
     # replica's CPU per prediction): the real-time prediction route, the hot path, is tried first.
     api.include_router(inference_router)
-    # Before any models router: /models/recommend must match ahead of a /models/{id} route.
+    # Before any models router: /models/recommend and /models/factory must match ahead of /models/{id}.
     api.include_router(recommend_router)
+    api.include_router(factory_router)
     # Next the registry, whose version infer is the other prediction route: before the rest of the API.
     api.include_router(registry_router)
+    api.include_router(deployments_router)
+    api.include_router(artifacts_router)
     for router in (auth_router, users_router, tenants_router, rbac_router):
         api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (

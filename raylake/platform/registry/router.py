@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ValidationError
 
 from raylake.core.vocabulary import MAX_ID, ModelStatus, Task
@@ -29,6 +29,7 @@ from raylake.platform.inference import hotpath
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.deps import GatewayDep
 from raylake.platform.registry import callbacks, projects, service, versions
+from raylake.platform.registry.paths import ModelRef, Version
 from raylake.platform.tenancy import Principal
 from raylake.schemas.inference import PredictRequest
 from raylake.schemas.registry import (
@@ -54,14 +55,6 @@ from raylake.schemas.registry import (
 from raylake.schemas.training import CallbackAck
 
 router = APIRouter(tags=["registry"])
-Version = Annotated[str, Path(min_length=1, max_length=64)]
-# A model by its integer id or its uid (clients that address models by UUID).
-ModelRef = Annotated[
-    str,
-    Path(
-        pattern=r"^([0-9]{1,10}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
-    ),
-]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 

@@ -1,0 +1,1 @@
+"""Dedicated deployments of model versions: Serve applications with replicas and placement."""
