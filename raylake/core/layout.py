@@ -29,3 +29,8 @@ def prediction_table(prediction: TenantRow) -> str:
 def forecast_table(run: TenantRow) -> str:
     """The gold table (in namespace ``gold``) of a forecasting run's forecast."""
     return f"forecast_{run.id}"
+
+
+def artifacts_prefix(tenant_id: str, model_id: int) -> str:
+    """The file-store folder of the files uploaded to a registered model (its artifacts)."""
+    return f"{tenant_id}/model-artifacts/{model_id}"

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col, select
 
+from raylake.core.layout import artifacts_prefix
 from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.ml import algorithms
 from raylake.platform.clock import utcnow
@@ -395,5 +396,6 @@ def delete_model(
         training.delete(
             session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=run.id, gateway=gateway
         )
-    session.delete(model)
+    session.delete(model)  # its artifacts' rows go with it (foreign key); their files go here
     session.flush()
+    ctx.store.delete_prefix(artifacts_prefix(model.tenant_id, model.id))  # type: ignore[arg-type]
