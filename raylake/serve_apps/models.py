@@ -96,7 +96,7 @@ def _deployment(models_per_replica: int) -> Any:
 
         async def predict(self, rows: list[dict[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
             model = await self._model()
-            if not isinstance(model, ServedModel):
+            if isinstance(model, Forecaster):
                 raise ValueError(
                     "a forecasting model answers POST /api/v1/inference/forecast, not predictions"
                 )
@@ -125,7 +125,7 @@ def _deployment(models_per_replica: int) -> Any:
             in the default executor that model loads and explanations need. The row's lease is renewed
             from the moment the batch is queued (``runtime.lease``)."""
             model = await self._model()
-            if not isinstance(model, ServedModel):
+            if isinstance(model, Forecaster):
                 raise ValueError("a forecasting model does not predict batches")
             with runtime.lease(self._engine, Prediction, prediction_id):
                 await asyncio.get_running_loop().run_in_executor(
@@ -157,10 +157,35 @@ def pool_application(settings: Settings) -> Application:
     ).bind(settings)
 
 
-def dedicated_application(settings: Settings, replicas: int) -> Application:
-    """One version's own deployment: a fixed replica count, and an LRU of one model per replica."""
+def dedicated_application(
+    settings: Settings,
+    replicas: int,
+    *,
+    autoscaling: tuple[int, int] | None = None,
+    actor_options: dict[str, Any] | None = None,
+) -> Application:
+    """One version's own deployment, with an LRU of one model per replica: a fixed replica count, or
+    autoscaled between ``autoscaling``'s (min, max); ``actor_options`` place its replicas (Ray custom
+    resources, a label selector; ``placement.actor_options``), otherwise they take no CPU anywhere."""
+    scaling: dict[str, Any]
+    if autoscaling is None:
+        scaling = {"num_replicas": replicas, "autoscaling_config": None}
+    else:
+        low, high = autoscaling
+        scaling = {
+            "autoscaling_config": {
+                "min_replicas": low,
+                "initial_replicas": low,
+                "max_replicas": high,
+                "target_ongoing_requests": 16,
+            }
+        }
     return (
         _deployment(1)
-        .options(num_replicas=replicas, autoscaling_config=None, logging_config=serve_logging(settings))
+        .options(
+            ray_actor_options=actor_options or {"num_cpus": 0},
+            logging_config=serve_logging(settings),
+            **scaling,
+        )
         .bind(settings)
     )

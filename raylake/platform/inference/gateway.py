@@ -1,7 +1,8 @@
 """The API's way to the model replicas: Serve deployment handles, with a deadline on every call.
 
 The shared pool's handle comes with the API deployment (bound into the same Serve application); a
-dedicated deployment is a Serve application of its own, deployed and deleted from here. Every call
+dedicated deployment is a Serve application of its own, deployed, read and deleted from here, with the
+cluster's nodes its placement is checked against. Every call
 has a deadline (``inference_timeout_s``), so a replica that died mid-load or is restarting gives the
 caller a 503 instead of a hung request; Serve restarts the replica and later calls succeed.
 """
@@ -14,6 +15,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+
 from raylake.platform.config import Settings
 from raylake.platform.errors import Invalid, NotFound, ServiceUnavailable
 from raylake.platform.inference.loading import ModelNotServable
@@ -21,13 +24,16 @@ from raylake.platform.inference.loading import ModelNotServable
 log = logging.getLogger(__name__)
 ROUTES = 4096  # remembered (app, model id) handles per API replica
 FORGET_TIMEOUT_S = 15.0  # a delete waits this long for every replica to drop what it cached
+SERVE_DETAILS_TIMEOUT_S = 10.0
+NOT_UNDER_SERVE = "this API runs without model replicas (not under Ray Serve)"
 
 
 class ServeGateway:
     def __init__(self, settings: Settings, pool: Any | None, dedicated: Any | None = None) -> None:
         self._settings = settings
         self._pool = pool
-        self._dedicated = dedicated  # (settings, replicas) -> a Serve application of one version
+        # (settings, replicas, autoscaling=, actor_options=) -> a Serve application of one version
+        self._dedicated = dedicated
         self._apps: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._batches: set[asyncio.Task[None]] = set()  # watched batches (a task needs a reference)
@@ -42,7 +48,7 @@ class ServeGateway:
     def _handle(self, app_name: str | None) -> Any:
         if app_name is None:
             if self._pool is None:
-                raise ServiceUnavailable("this API runs without model replicas (not under Ray Serve)")
+                raise ServiceUnavailable(NOT_UNDER_SERVE)
             return self._pool
         handle = self._apps.get(app_name)
         if handle is None:
@@ -124,14 +130,31 @@ class ServeGateway:
             log.warning("model replica call failed: %s", type(exc).__name__)
             raise ServiceUnavailable("the model replica failed (it is restarted); retry shortly") from exc
 
-    def deploy(self, app_name: str, replicas: int) -> None:
-        """Run a model's dedicated Serve application with this many replicas."""
+    def deploy(
+        self,
+        app_name: str,
+        replicas: int,
+        *,
+        autoscaling: tuple[int, int] | None = None,
+        actor_options: dict[str, Any] | None = None,
+        wait: bool = True,
+    ) -> None:
+        """Run (or update) a model's dedicated Serve application: ``replicas`` replicas, or autoscaled
+        between ``autoscaling``'s bounds, each with ``actor_options`` (placement). With ``wait``, until
+        it runs (only for a placement that fits: Serve waits for good on replicas no node can hold)."""
         from ray import serve
 
         if self._dedicated is None:
-            raise ServiceUnavailable("this API runs without model replicas (not under Ray Serve)")
+            raise ServiceUnavailable(NOT_UNDER_SERVE)
+        app = self._dedicated(self._settings, replicas, autoscaling=autoscaling, actor_options=actor_options)
         try:
-            serve.run(self._dedicated(self._settings, replicas), name=app_name, route_prefix=None)
+            if wait:
+                serve.run(app, name=app_name, route_prefix=None)
+            else:
+                serve.run_many(
+                    [serve.RunTarget(app, name=app_name, route_prefix=None)],
+                    wait_for_applications_running=False,
+                )
         except Exception as exc:
             log.warning("deploying %s failed: %s", app_name, exc)
             raise ServiceUnavailable(f"could not deploy {app_name}: {type(exc).__name__}") from exc
@@ -198,3 +221,30 @@ class ServeGateway:
         except Exception as exc:
             log.warning("deleting %s failed: %s", app_name, exc)
             raise ServiceUnavailable(f"could not delete {app_name}: {type(exc).__name__}") from exc
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The cluster's nodes as the GCS lists them (``ray.nodes()``: Alive, Resources, Labels, ...)."""
+        import ray
+
+        if self._dedicated is None or not ray.is_initialized():
+            raise ServiceUnavailable(NOT_UNDER_SERVE)
+        try:
+            return list(ray.nodes())
+        except Exception as exc:
+            log.warning("listing the cluster's nodes failed: %s", type(exc).__name__)
+            raise ServiceUnavailable("the Ray cluster did not list its nodes; retry shortly") from exc
+
+    def applications(self) -> dict[str, dict[str, Any]]:
+        """Serve's details of every application by name (statuses, messages, replicas with their nodes):
+        the Serve REST API on the Ray dashboard, the supported way to read them."""
+        if self._dedicated is None:
+            raise ServiceUnavailable(NOT_UNDER_SERVE)
+        url = f"{self._settings.ray_dashboard_url.rstrip('/')}/api/serve/applications/"
+        headers = {"Authorization": f"Bearer {self._settings.ray_token()}"}
+        try:
+            resp = httpx.get(url, headers=headers, timeout=SERVE_DETAILS_TIMEOUT_S)
+            resp.raise_for_status()
+            return dict(resp.json().get("applications") or {})
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("reading Serve's applications failed: %s", type(exc).__name__)
+            raise ServiceUnavailable("Ray Serve did not report its applications; retry shortly") from exc
