@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.schemas.common import Strict
+from raylake.schemas.factory import ColumnsSchema, ColumnsSchemaIn, ModelSpec
 from raylake.schemas.inference import FeatureValue
 from raylake.schemas.training import PredictorName, TrainResultBody
 
@@ -22,6 +23,8 @@ AliasName = Annotated[
 ]
 # Free key/values: small, so a model row stays a row.
 Metadata = Annotated[dict[str, Any], Field(max_length=100)]
+# "schema" is a BaseModel attribute: the field is columns_schema, "schema" on the wire.
+BY_ALIAS = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
 
 class ProjectCreate(Strict):
@@ -83,6 +86,10 @@ class ModelCreate(Strict):
     metadata: Metadata = {}
     tags: Tags = []
     owner: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
+    spec: ModelSpec | None = None
+
+    model_config = BY_ALIAS
 
 
 class ModelUpdate(Strict):
@@ -92,6 +99,10 @@ class ModelUpdate(Strict):
     metrics: Metadata | None = None
     metadata: Metadata | None = None
     tags: Tags | None = None
+    columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
+    spec: ModelSpec | None = None
+
+    model_config = BY_ALIAS
 
 
 class VersionSummary(BaseModel):
@@ -126,6 +137,10 @@ class ModelPublic(BaseModel):
     updated_by: str
     created_at: datetime
     updated_at: datetime
+    columns_schema: ColumnsSchema | None = Field(None, alias="schema")
+    spec: ModelSpec | None = None
+
+    model_config = BY_ALIAS
 
 
 class ModelsPublic(BaseModel):

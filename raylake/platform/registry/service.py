@@ -27,6 +27,7 @@ from raylake.platform.templates.models import Template
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import service as training
 from raylake.platform.training.models import PreprocessState, TrainingRun
+from raylake.schemas.factory import ColumnsSchemaIn, ModelSpec, unknown_columns
 from raylake.schemas.registry import ModelCreate, ModelPublic, ModelUpdate, VersionSummary
 
 if TYPE_CHECKING:
@@ -122,6 +123,7 @@ def create_model(*, session: Session, principal: Principal, data: ModelCreate) -
     if data.dataset_id is not None:
         get_scoped(session, Dataset, data.dataset_id, principal, "Dataset")
     _name_free(session, project.id, data.name)
+    check_spec(data.columns_schema, data.spec)
     config = data.training_config.model_dump(exclude_none=True)
     model = Predictor(
         tenant_id=project.tenant_id,
@@ -137,6 +139,8 @@ def create_model(*, session: Session, principal: Principal, data: ModelCreate) -
         target=data.target,
         training_config=config,
         model_metadata=data.metadata,
+        columns_schema=_json(data.columns_schema),
+        spec=_json(data.spec),
         owner=data.owner or principal.username,
         status=ModelStatus.DRAFT,
         created_by=principal.username,
@@ -320,9 +324,24 @@ def public_many(
                 updated_by=model.updated_by,
                 created_at=model.created_at,
                 updated_at=model.modified_at,
+                columns_schema=model.columns_schema,
+                spec=model.spec,
             )
         )
     return out
+
+
+def check_spec(schema: ColumnsSchemaIn | None, spec: ModelSpec | None) -> None:
+    """A spec names only the schema's columns as inputs, targets and metadata (when both are set)."""
+    if schema is None or spec is None:
+        return
+    unknown = unknown_columns(spec, [c.name for c in schema.columns])
+    if unknown:
+        raise Invalid(f"the spec names columns the schema lacks: {', '.join(unknown)}")
+
+
+def _json(value: ColumnsSchemaIn | ModelSpec | None) -> dict[str, Any] | None:
+    return value.model_dump(mode="json") if value is not None else None
 
 
 def _latest_metrics(runs: list[TrainingRun]) -> dict[str, Any] | None:
@@ -351,6 +370,14 @@ def update_model(
         model.model_metadata = data.metadata
     if data.tags is not None:
         _set_tags(session, model, data.tags)
+    if data.columns_schema is not None or data.spec is not None:
+        # Each is checked against the other as it will be stored: the one sent, else the one stored.
+        schema = data.columns_schema or (
+            ColumnsSchemaIn.model_validate(model.columns_schema) if model.columns_schema is not None else None
+        )
+        spec = data.spec or (ModelSpec.model_validate(model.spec) if model.spec is not None else None)
+        check_spec(schema, spec)
+        model.columns_schema, model.spec = _json(schema), _json(spec)
     if data.status is not None and data.status != model.status:
         if data.status is ModelStatus.TRAINING:
             raise Conflict(f"model {model.id} starts training through POST /models/{model.id}/train")
