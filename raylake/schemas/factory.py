@@ -60,7 +60,7 @@ class ColumnFields(BaseModel):
     n_dimensions: Annotated[int, Field(ge=1, le=1)] = 1
 
 
-class ColumnIn(ColumnFields, Strict):
+class ModelColumnIn(ColumnFields, Strict):
     """A column as a client sends it; ``id`` defaults to the name made URL-safe."""
 
     id: ColumnId | None = None
@@ -76,7 +76,7 @@ class ColumnsSchemaIn(Strict):
     """A model's column schema: names and ids unique."""
 
     schema_version: Literal[1] = 1
-    columns: Annotated[list[ColumnIn], Field(min_length=1, max_length=MAX_COLUMNS)]
+    columns: Annotated[list[ModelColumnIn], Field(min_length=1, max_length=MAX_COLUMNS)]
 
     @model_validator(mode="after")
     def _unique(self) -> ColumnsSchemaIn:
