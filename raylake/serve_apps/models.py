@@ -23,11 +23,10 @@ from ray import serve
 from ray.serve import Application
 
 from raylake.ml.forecast.forecaster import Forecaster
-from raylake.ml.serving import ServedModel
 from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
 from raylake.platform.config import Settings
 from raylake.platform.db import make_engine
-from raylake.platform.inference.loading import load_model
+from raylake.platform.inference.loading import Loaded, load_model
 from raylake.platform.inference.models import Prediction
 from raylake.train_jobs import runtime
 from raylake.train_jobs.batch_predict import run_in_replica
@@ -45,7 +44,7 @@ class Held:
     goes at once and the next call that names the id asks the store again, whether or not the LRU has
     let go of the entry."""
 
-    model: ServedModel | Forecaster | None
+    model: Loaded | None
 
 
 def _deployment(models_per_replica: int) -> Any:
@@ -73,7 +72,7 @@ def _deployment(models_per_replica: int) -> Any:
             self._held[key] = held
             return held
 
-        async def _model(self) -> ServedModel | Forecaster:
+        async def _model(self) -> Loaded:
             key = serve.get_multiplexed_model_id()
             held = await self.get_model(key)
             if held.model is None:  # forgotten: loaded again only if the store still says it may be

@@ -42,6 +42,7 @@ from sqlalchemy import Engine
 
 from raylake.core.layout import prediction_table, predictions_prefix
 from raylake.core.vocabulary import JobStatus
+from raylake.ml.external import ExternalModel
 from raylake.ml.preprocess import target_labels
 from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
@@ -50,6 +51,7 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.loading import load_model, model_id
 from raylake.platform.inference.models import Prediction
+from raylake.platform.registry import external_files
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
@@ -86,7 +88,8 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
     with session_scope(engine) as session:
         run = session.get(TrainingRun, prediction.train_id) if prediction.train_id else None
         dataset = session.get(Dataset, prediction.dataset_id) if prediction.dataset_id else None
-        if run is None or run.status != JobStatus.COMPLETED or run.preprocess_id is None:
+        external = run is not None and external_files.is_external(run)
+        if run is None or run.status != JobStatus.COMPLETED or (run.preprocess_id is None and not external):
             raise LookupError("the model was deleted before the batch read it")
         if dataset is None:
             raise LookupError("the dataset was deleted before the batch read it")
@@ -101,15 +104,17 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
                 c["name"] for c in columns if c["attribute"] in ("Feature", "Time") and c["name"] in present
             ],
             actual=target["name"] if present.get(target["name"]) == target["data_type"] else None,
-            key=model_id(run, run.preprocess_id),
+            key=model_id(run, external_files.NO_PREPROCESS if external else run.preprocess_id),  # type: ignore[arg-type]
             classification=run.problem_type == "Classification",
         )
 
 
 def predict_block(
-    model: ServedModel, frame: pl.DataFrame, keep: list[str], actual: str | None
+    model: ServedModel | ExternalModel, frame: pl.DataFrame, keep: list[str], actual: str | None
 ) -> pl.DataFrame:
     """Predictions for one block of rows, with the kept Id columns (and the target, to score)."""
+    if isinstance(model, ExternalModel):
+        return _external_block(model, frame, keep, actual)
     pre = model.preprocessor
     missing = [c.name for c in pre._columns if c.name not in frame.columns]
     # an optional input the dataset lacks takes its default (the fill), as in real-time calls
@@ -128,6 +133,22 @@ def predict_block(
     return pl.DataFrame(columns)
 
 
+def _external_block(
+    model: ExternalModel, frame: pl.DataFrame, keep: list[str], actual: str | None
+) -> pl.DataFrame:
+    """An external model's predictions for one block (its own input handling, no preprocessing)."""
+    results = model.predict_frame(frame)
+    columns: dict[str, Any] = {name: frame[name] for name in keep}
+    columns[PREDICTION] = pl.Series(PREDICTION, [r["prediction"] for r in results])
+    if model.classification:
+        columns[PROBABILITY] = pl.Series(
+            PROBABILITY, [max(r["probabilities"].values()) for r in results], dtype=pl.Float64
+        )
+    if actual is not None:
+        columns[ACTUAL] = frame[actual]
+    return pl.DataFrame(columns)
+
+
 class BlockPredictor:
     """A Ray Data actor: loads the model once, then predicts block after block."""
 
@@ -137,7 +158,7 @@ class BlockPredictor:
             model = load_model(settings, engine, key)
         finally:
             engine.dispose()
-        assert isinstance(model, ServedModel)
+        assert isinstance(model, ServedModel | ExternalModel)
         self.model, self.keep, self.actual = model, keep, actual
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -225,7 +246,7 @@ def with_ray_data(settings: Settings, engine: Engine, prediction: Prediction, wo
 
 
 def in_process(
-    settings: Settings, engine: Engine, model: ServedModel, prediction: Prediction, work: Path
+    settings: Settings, engine: Engine, model: ServedModel | ExternalModel, prediction: Prediction, work: Path
 ) -> dict[str, Any]:
     """A model replica's way, for inputs up to ``batch_replica_max_rows``: the model is already loaded
     and the imports are warm, so the batch costs what the prediction costs (no job or actor start-up)."""
@@ -372,7 +393,9 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_in_replica(settings: Settings, engine: Engine, model: ServedModel, prediction_id: int) -> None:
+def run_in_replica(
+    settings: Settings, engine: Engine, model: ServedModel | ExternalModel, prediction_id: int
+) -> None:
     """A batch on a model replica's batch thread (``serve_apps/models.py``: one at a time, the rest
     queued and leased)."""
     try:

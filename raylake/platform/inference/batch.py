@@ -19,6 +19,7 @@ from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.models import Prediction
 from raylake.platform.inference.realtime import (
     MODEL_INPUTS,
+    check_preprocess,
     dedicated_app,
     not_forecasting,
     readable_dataset,
@@ -98,7 +99,7 @@ def submit_batch(
         prediction.stage = "queued for the model replica"
         session.add(prediction)
         session.flush()
-        key = model_id(run, run.preprocess_id)  # type: ignore[arg-type]
+        key = model_id(run, check_preprocess(run, None))
         return prediction, ReplicaBatch(key, dedicated_app(session, run))
     prediction.ray_job_id = jobs.submit(
         entrypoint=ENTRYPOINT.format(id=prediction.id),

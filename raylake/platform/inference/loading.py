@@ -10,10 +10,12 @@ from __future__ import annotations
 from sqlalchemy import Engine
 
 from raylake.core.vocabulary import JobStatus
+from raylake.ml.external import ExternalModel
 from raylake.ml.forecast.forecaster import Forecaster
 from raylake.ml.serving import ServedModel
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
+from raylake.platform.registry import external_files
 from raylake.platform.storage import open_store
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import PreprocessState, TrainingRun
@@ -48,26 +50,31 @@ def parse_model_id(key: str) -> tuple[str, int, int, str]:
         raise ModelNotServable(f"{key!r} is not a model id") from None
 
 
-def load_model(settings: Settings, engine: Engine, key: str) -> ServedModel | Forecaster:
+Loaded = ServedModel | ExternalModel | Forecaster
+
+
+def load_model(settings: Settings, engine: Engine, key: str) -> Loaded:
     """The model a key names, from its artifacts; ModelNotServable unless completed and the tenant's."""
     tenant_id, train_id, preprocess_id, uid = parse_model_id(key)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, train_id)
-        state = session.get(PreprocessState, preprocess_id)
+        if run is None or run.tenant_id != tenant_id or run.uid != uid or run.status != JobStatus.COMPLETED:
+            raise ModelNotServable(f"model {train_id} is not available")
+        external = external_files.is_external(run)
+        state = None if external else session.get(PreprocessState, preprocess_id)
         if (
-            run is None
-            or run.tenant_id != tenant_id
-            or run.uid != uid
-            or run.status != JobStatus.COMPLETED
-            or not run.artifact_key
-            or state is None
-            or state.tenant_id != tenant_id
+            not run.artifact_key
+            or (external and preprocess_id != external_files.NO_PREPROCESS)
+            or (not external and (state is None or state.tenant_id != tenant_id))
         ):
             raise ModelNotServable(f"model {train_id} is not available")
-        prefix, state_key = run.artifact_key, state.storage_key
+        prefix, state_key = run.artifact_key, state.storage_key if state else ""
         metrics = dict(run.metrics or {})
+        surrogate = dict(run.surrogate) if run.surrogate else None
     store = open_store(settings)
     manifest = artifacts.read_manifest(store, prefix)
+    if external_files.is_external_manifest(manifest):
+        return external_files.load_served(store, prefix, manifest, surrogate)
     if artifacts.is_forecaster(manifest):
         return artifacts.load_forecaster(store, prefix, manifest, state_key)
     loaded = artifacts.load(store, prefix, state_key, manifest)

@@ -21,6 +21,7 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid, PayloadTooLarge
 from raylake.platform.inference.loading import accuracy_of, model_id
 from raylake.platform.lake import Lake
+from raylake.platform.registry.external_files import NO_PREPROCESS, is_external
 from raylake.platform.registry.lifecycle import check_usable
 from raylake.platform.registry.models import ModelDeployment, Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
@@ -35,7 +36,8 @@ def servable_run(*, session: Session, principal: Principal, train_id: int) -> tu
     """A completed run of the caller's tenant (404 otherwise; 409 while it is not completed, or when
     its model is archived)."""
     run = get_scoped(session, TrainingRun, train_id, principal, "Model")
-    if run.status != JobStatus.COMPLETED or run.preprocess_id is None or not run.artifact_key:
+    prepared = run.preprocess_id is not None or is_external(run)
+    if run.status != JobStatus.COMPLETED or not prepared or not run.artifact_key:
         raise Conflict(f"model {run.id} is {run.status}: only a completed training run can predict")
     predictor = session.get(Predictor, run.predictor_id)
     assert predictor is not None
@@ -50,7 +52,12 @@ def not_forecasting(run: TrainingRun) -> None:
 
 
 def check_preprocess(run: TrainingRun, preprocess_id: int | None) -> int:
-    """The run's preprocess_id; 422 when the request names another one."""
+    """The run's preprocess_id (an external version's: none, 0 in its model id); 422 when the request
+    names another one."""
+    if is_external(run):
+        if preprocess_id not in (None, NO_PREPROCESS):
+            raise Invalid(f"model {run.id} is an external model: it has no preprocess_id to choose")
+        return NO_PREPROCESS
     assert run.preprocess_id is not None
     if preprocess_id is not None and preprocess_id != run.preprocess_id:
         raise Invalid(
@@ -245,10 +252,16 @@ def response(prepared: Prepared, results: list[dict[str, Any]]) -> dict[str, Any
 
 def form(*, session: Session, ctx: Lake, principal: Principal, train_id: int) -> dict[str, Any]:
     """The fields a prediction form shows: inputs with types, defaults, and categories seen in training."""
-    run, _ = servable_run(session=session, principal=principal, train_id=train_id)
-    state = session.get(PreprocessState, run.preprocess_id)
-    assert state is not None
-    categories = _categories(json.loads(ctx.store.read_bytes(state.storage_key)))
+    run, predictor = servable_run(session=session, principal=principal, train_id=train_id)
+    state = session.get(PreprocessState, run.preprocess_id) if run.preprocess_id is not None else None
+    if state is not None:
+        categories = _categories(json.loads(ctx.store.read_bytes(state.storage_key)))
+    else:  # an external model: the categories of its model's column schema, if it has one
+        categories = {
+            c["name"]: c["categories"]
+            for c in (predictor.columns_schema or {}).get("columns", [])
+            if c.get("categories")
+        }
     headers = [
         {
             "column_name": c["name"],
