@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from raylake.core.types import DataType
-from raylake.core.vocabulary import MAX_ID, ColumnAttribute, JobStatus, ProblemType
+from raylake.core.vocabulary import MAX_ID, ColumnAttribute, ExplainMethod, JobStatus, ProblemType
 from raylake.schemas.common import Strict
 
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -63,6 +63,12 @@ class RowPrediction(BaseModel):
     prediction: Any
     probabilities: dict[str, float] | None = None
     explanation: dict[str, float] | None = None
+    explanation_method: ExplainMethod | None = Field(
+        None, description="How the explanation was computed (with explain=true)"
+    )
+    explanation_fidelity: float | None = Field(
+        None, description="The surrogate's fidelity, when a surrogate explained the prediction"
+    )
 
 
 class PredictResponse(BaseModel):
@@ -76,6 +82,8 @@ class PredictResponse(BaseModel):
     prediction: Any = None
     probabilities: dict[str, float] | None = None
     explanation: dict[str, float] | None = None
+    explanation_method: ExplainMethod | None = None
+    explanation_fidelity: float | None = None
     predictions: list[RowPrediction] | None = None
 
 
