@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from raylake.core.vocabulary import ExplainMethod
 from raylake.ml.algorithms import ALGORITHMS, Model, lightgbm_threads
 from raylake.ml.preprocess import Preprocessor
 from raylake.ml.rows import RowEncoder
@@ -60,7 +61,8 @@ class ServedModel:
 
     def predict(self, rows: Sequence[Mapping[str, Any]], *, explain: bool = False) -> list[dict[str, Any]]:
         """One result per row: ``prediction``, ``probabilities`` (classification) and, asked for,
-        ``explanation`` (SHAP contribution per original column, for the predicted class)."""
+        ``explanation`` (SHAP contribution per original column, for the predicted class) with its
+        ``explanation_method``."""
         X = self.encoder.encode(rows)
         return self.predict_matrix(X, explain=explain)
 
@@ -83,8 +85,10 @@ class ServedModel:
             values = self.model.predict(X, SERVING_THREADS)
             out = [{"prediction": float(v), "probabilities": None} for v in values]
         if contributions is not None:
+            method = self.explain_method
             for item, explanation in zip(out, contributions, strict=True):
                 item["explanation"] = explanation
+                item["explanation_method"] = method
         return out
 
     def labels(self, indices: np.ndarray) -> list[Any]:
@@ -92,6 +96,12 @@ class ServedModel:
         return typed_labels(self.preprocessor, indices).to_list()
 
     # ------------------------------------------------------------------ explanations
+
+    @property
+    def explain_method(self) -> ExplainMethod:
+        """How ``contributions`` explains this model: exactly for trees, by permutation otherwise."""
+        tree = self.model.algorithm == "LightGBM" or ALGORITHMS[self.model.algorithm].tree
+        return ExplainMethod.TREE_SHAP if tree else ExplainMethod.PERMUTATION_SHAP
 
     def contributions(self, X: np.ndarray, proba: np.ndarray | None = None) -> list[dict[str, float]]:
         """Per row, each original column's SHAP contribution to the predicted output.
