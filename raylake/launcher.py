@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import socket
@@ -45,7 +46,8 @@ def _ray_bin() -> str:
     return str(Path(sys.executable).with_name("ray"))
 
 
-def start_ray_head(settings: Settings) -> None:
+def start_ray_head(settings: Settings, *, resources: dict[str, float] | None = None) -> None:
+    """Start a local Ray head; ``resources`` are custom resources it offers (``ray start --resources``)."""
     host, port = _split(settings.ray_address)
     if host not in LOCAL_HOSTS:
         raise SystemExit(f"Ray at {settings.ray_address} is not reachable and is not local: start it first")
@@ -63,6 +65,8 @@ def start_ray_head(settings: Settings) -> None:
         f"--temp-dir={ray_temp_dir(settings)}",
         "--disable-usage-stats",
     ]
+    if resources:
+        cmd.append(f"--resources={json.dumps(resources)}")
     log.info("starting a local Ray head on %s (%d CPUs)", settings.ray_address, settings.ray_num_cpus)
     subprocess.run(cmd, check=True, env=ray_environment(settings), stdout=subprocess.DEVNULL)
 

@@ -44,6 +44,8 @@ CLUSTER_SETTINGS = resolve_settings(
     )
 )
 TOKEN = CLUSTER_SETTINGS.ray_token()
+# A custom resource of the head, the only node, for tests of deployments placed by resources.
+HEAD_RESOURCES = {"zone_a": 1.0}
 # Ray picks its auth mode, token and Serve ingress settings up from the environment: set before
 # anything imports ray.
 os.environ.update(ray_environment(CLUSTER_SETTINGS))
@@ -87,7 +89,7 @@ class LocalRay:
         from ray import serve
 
         with _exported(SHELL_SECRETS):
-            start_ray_head(CLUSTER_SETTINGS)
+            start_ray_head(CLUSTER_SETTINGS, resources=HEAD_RESOURCES)
         ray.init(address=CLUSTER_SETTINGS.ray_address, namespace="raylake-tests", log_to_driver=False)
         self.session_name = ray.get_runtime_context().get_session_name()
         serve.start(http_options={"host": "127.0.0.1", "port": self.serve_port})
