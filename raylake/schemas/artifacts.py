@@ -51,8 +51,10 @@ class ExternalVersionCreate(Strict):
     with: checked by loading the file and predicting a probe row before anything is recorded."""
 
     artifact_id: ArtifactRef | Annotated[int, Field(ge=1, le=MAX_ID)]
-    inputs: Annotated[list[SignatureInput], Field(min_length=1, max_length=2000)] = Field(
-        description="The model's inputs in the order it takes them"
+    inputs: Annotated[list[SignatureInput], Field(min_length=1, max_length=2000)] | None = Field(
+        None,
+        description="The model's inputs in the order it takes them; by default the inputs of the model's "
+        "spec, typed by its column schema (the model factory's)",
     )
     task: Task | None = Field(None, description="Defaults to the model's task; forecasting is not taken")
     class_order: Annotated[list[Label], Field(min_length=2, max_length=10_000)] | None = Field(

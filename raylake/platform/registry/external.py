@@ -46,7 +46,12 @@ def _signature(model: Predictor, body: ExternalVersionCreate) -> Signature:
         raise Invalid("an external model cannot be registered as a forecaster: register a tabular task")
     if task.problem_type.value != model.problem_type:
         raise Invalid(f"model {model.id} is a {model.task} model; the version says {task}")
-    names = [column.name for column in body.inputs]
+    inputs = (
+        [(column.name, column.data_type.value) for column in body.inputs]
+        if body.inputs
+        else _factory_inputs(model)
+    )
+    names = [name for name, _ in inputs]
     if len(set(names)) != len(names):
         raise Invalid("inputs name a column twice")
     if task == Task.REGRESSION and body.class_order:
@@ -59,10 +64,25 @@ def _signature(model: Predictor, body: ExternalVersionCreate) -> Signature:
         if task == Task.BINARY_CLASSIFICATION and len(body.class_order) != 2:
             raise Invalid(f"a binary classifier has 2 labels, not {len(body.class_order)}")
     return Signature(
-        inputs=[(column.name, column.data_type.value) for column in body.inputs],
+        inputs=inputs,
         task=task,
         class_order=list(body.class_order) if body.class_order else None,
     )
+
+
+def _factory_inputs(model: Predictor) -> list[tuple[str, str]]:
+    """The inputs of the model's spec with the types of its column schema (the model factory's)."""
+    spec_inputs = (model.spec or {}).get("inputs") or []
+    types = {c["name"]: c.get("data_type") for c in (model.columns_schema or {}).get("columns", [])}
+    if not spec_inputs:
+        raise Invalid(
+            f"model {model.id} has no spec with inputs (POST /models/factory with model_id sets one): "
+            "give the version's inputs"
+        )
+    untyped = [name for name in spec_inputs if not types.get(name)]
+    if untyped:
+        raise Invalid(f"the model's column schema gives no type for its inputs: {', '.join(untyped)}")
+    return [(name, str(types[name])) for name in spec_inputs]
 
 
 def check_loadable(store: FileStore, key: str, fmt: ModelFormat, signature: Signature) -> ExternalModel:

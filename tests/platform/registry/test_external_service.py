@@ -196,3 +196,28 @@ def test_a_lightgbm_regressor_and_a_failed_upload_leaves_no_file(engine, setting
         raise RuntimeError("the request failed later")
     with pytest.raises(NotFound):
         ctx.store.read_bytes(keys[0])
+
+
+def test_the_signature_comes_from_the_model_factory_when_not_given(engine, settings, ctx, member, tmp_path):
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 4))
+    booster = lgb.train(
+        {"objective": "regression", "verbose": -1}, lgb.Dataset(X, X[:, 1]), num_boost_round=5
+    )
+    path = tmp_path / "model.txt"
+    booster.save_model(str(path))
+    schema = {"columns": [*INPUTS, {"name": "y", "data_type": "Float"}]}
+    spec = {"inputs": [c["name"] for c in INPUTS], "targets": ["y"]}
+    with session_scope(engine) as session:
+        bare = draft_model(session, member, task="regression")
+        model = draft_model(session, member, task="regression", schema=schema, spec=spec)
+    for target in (bare, model):
+        artifact = _upload(engine, ctx, member, target, path)
+        body = ExternalVersionCreate(artifact_id=artifact.id)
+        with session_scope(engine) as session:
+            if target is bare:
+                with pytest.raises(Invalid, match="no spec with inputs"):
+                    external.register(session=session, ctx=ctx, principal=member, model_id=bare.id, body=body)
+                continue
+            run = external.register(session=session, ctx=ctx, principal=member, model_id=model.id, body=body)
+            assert [c["name"] for c in run.columns if c["attribute"] == "Feature"] == spec["inputs"]
