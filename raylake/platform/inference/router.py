@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from raylake.platform.db import session_scope
+from raylake.platform.deployments import service as deployments
 from raylake.platform.deps import (
     MAX_ID,
     CallbackTokenDep,
@@ -189,7 +190,8 @@ def deploy(
     train_id: ModelId,
     replicas: Annotated[int, Query(ge=1, le=16)] = 1,
 ) -> DeployResponse:
-    deployment = service.deploy(
+    """A thin alias of ``POST /deployments`` for one training run (rescales an existing deployment)."""
+    deployment = deployments.deploy_version(
         session=session, gateway=gateway, principal=principal, train_id=train_id, replicas=replicas
     )
     return DeployResponse(
@@ -204,5 +206,8 @@ def deploy(
 def undeploy(
     session: SessionDep, gateway: GatewayDep, principal: InferenceRun, train_id: ModelId
 ) -> StatusMessage:
-    name = service.undeploy(session=session, gateway=gateway, principal=principal, train_id=train_id)
+    """A thin alias of ``DELETE /deployments/{id}`` for one training run."""
+    name = deployments.undeploy_version(
+        session=session, gateway=gateway, principal=principal, train_id=train_id
+    )
     return StatusMessage(message=f"Deployment {name} removed; model {train_id} is served by the shared pool")

@@ -17,9 +17,7 @@ from raylake.platform.inference.batch import (
 from raylake.platform.inference.deployments import (
     Gateway,
     app_name,
-    deploy,
     forget_after_commit,
-    undeploy,
     undeploy_run,
 )
 from raylake.platform.inference.history import list_predictions
@@ -53,7 +51,6 @@ __all__ = [
     "app_name",
     "check_preprocess",
     "dedicated_app",
-    "deploy",
     "describe",
     "fail_batch",
     "forget_after_commit",
@@ -67,6 +64,5 @@ __all__ = [
     "response",
     "servable_run",
     "submit_batch",
-    "undeploy",
     "undeploy_run",
 ]
