@@ -196,6 +196,58 @@ curl $API/models/$MODEL_ID/versions/production/describe -H "$AUTH"   # features,
 curl -X POST $API/models/$MODEL_ID/versions/production/infer -H "$AUTH" -H 'Content-Type: application/json' \
   -d '{"Tenure": 5, "Monthly": 20.5, "Plan": "Basic", "Joined": "2020-01-15"}'   # {"prediction": ..., ...}
 
+step "Models trained elsewhere: the model factory reads the churn table's columns; a scikit-learn pipeline
+saved with skops (never pickle) is uploaded, registered with its signature, served, explained, and given a
+surrogate whose TreeSHAP explains it afterwards."
+curl -X POST $API/models/factory -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"dataset_id\": $CHURN_ID, \"max_cardinality\": 20}"    # per column: type, min, max, categories, bins
+python3 - "$WORK/churn.csv" "$WORK/churn_pipeline.skops" <<'PY'
+import sys
+import polars as pl, skops.io
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+frame = pl.read_csv(sys.argv[1]).drop_nulls(["Monthly"]).to_pandas()
+pipeline = make_pipeline(
+    ColumnTransformer([("plan", OneHotEncoder(handle_unknown="ignore"), ["Plan"])], remainder="passthrough"),
+    RandomForestClassifier(n_estimators=50, max_depth=6, random_state=0),
+).fit(frame[["Tenure", "Monthly", "Plan"]], frame["Churn"])
+skops.io.dump(pipeline, sys.argv[2])
+PY
+EXTERNAL_ID=$(curl -X POST $API/models -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"name": "churn_external", "task": "binary_classification", "target": "Churn"}' | field id)
+ARTIFACT_ID=$(curl -X POST $API/models/$EXTERNAL_ID/artifacts -H "$AUTH" \
+  -F "file=@$WORK/churn_pipeline.skops" -F file_kind=model | field id)   # format: skops, sha256, size
+curl -X POST $API/models/$EXTERNAL_ID/versions -H "$AUTH" -H 'Content-Type: application/json' -d "{
+  \"artifact_id\": $ARTIFACT_ID, \"class_order\": [\"false\", \"true\"],
+  \"inputs\": [{\"name\": \"Tenure\", \"data_type\": \"Integer\"}, {\"name\": \"Monthly\", \"data_type\": \"Float\"},
+              {\"name\": \"Plan\", \"data_type\": \"String\"}]}"     # loaded and probed first: v1, completed
+curl -X POST $API/models/$EXTERNAL_ID/versions/v1/infer -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"Tenure": 5, "Monthly": 20.5, "Plan": "Basic"}'
+EXTERNAL_RUN=$(curl $API/models/$EXTERNAL_ID/versions/v1 -H "$AUTH" | field train_id)
+curl -X POST $API/inference/ -H "$AUTH" -H 'Content-Type: application/json' -d "{\"train_id\": $EXTERNAL_RUN,
+  \"features\": {\"Tenure\": 5, \"Monthly\": 20.5, \"Plan\": \"Basic\"}, \"explain\": true}"  # kernel_shap
+curl -X POST $API/models/$EXTERNAL_ID/surrogate -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"dataset_id\": $CHURN_ID}"                                   # 202: a Ray job fits it
+wait_for "$API/models/$EXTERNAL_ID/surrogate" '"status":"(completed|failed)"' | grep -q '"status":"completed"'
+curl $API/models/$EXTERNAL_ID/surrogate -H "$AUTH"                    # fidelity: agreement on held-out rows
+curl -X POST $API/inference/ -H "$AUTH" -H 'Content-Type: application/json' -d "{\"train_id\": $EXTERNAL_RUN,
+  \"features\": {\"Tenure\": 5, \"Monthly\": 20.5, \"Plan\": \"Basic\"}, \"explain\": true}"  # surrogate_tree_shap
+
+step "Deployments: the external version gets replicas of its own, with status from Serve, predictions and an
+operations log; a placement no node of the cluster can meet is refused up front (422 naming it)."
+command curl -sS -X POST $API/deployments -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"model_id\": $EXTERNAL_ID, \"placement\": {\"resources\": {\"gpu_zone\": 1}}}"; echo   # 422
+DEPLOYMENT_ID=$(curl -X POST $API/deployments -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"model_id\": $EXTERNAL_ID, \"version\": \"v1\", \"replicas\": 1}" | field id)
+wait_for "$API/deployments/$DEPLOYMENT_ID" '"status":"(running|failed|unhealthy)"' | grep -q '"status":"running"'
+curl $API/deployments/$DEPLOYMENT_ID -H "$AUTH"                       # ready/target replicas, their nodes
+curl -X POST $API/deployments/$DEPLOYMENT_ID/predict -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"rows": [{"Tenure": 5, "Monthly": 20.5, "Plan": "Basic"}], "explain": true}'
+curl "$API/deployments/$DEPLOYMENT_ID/operations" -H "$AUTH"          # caller, status, latency, rows
+curl -X DELETE $API/deployments/$DEPLOYMENT_ID -H "$AUTH"
+
 step "Forecasting: daily sales of two stores with a promotion flag; the backtest picks the model."
 python3 - > "$WORK/sales.csv" <<'PY'
 import datetime, math, random

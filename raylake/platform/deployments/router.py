@@ -51,6 +51,7 @@ def list_deployments(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> DeploymentsPublic:
+    """The tenant's deployments (of one model with ``model_id``), each with its live status."""
     rows, total = service.list_deployments(
         session=session, principal=principal, model_id=model_id, limit=limit, offset=offset
     )
