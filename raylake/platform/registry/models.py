@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Integer, UniqueConstraint, true
 from sqlmodel import Field, SQLModel
 
 from raylake.core.vocabulary import DeploymentStatus, ModelStatus, ModelType
@@ -82,6 +82,8 @@ class Predictor(SQLModel, table=True):
     # quantile bins and null spellings (``GET /models/{id}/columns``), and the roles of its columns.
     columns_schema: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     spec: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Every prediction goes to the lake's gold.prediction_log_<id> unless turned off (migration 0014).
+    capture_predictions: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     owner: str = Field(max_length=64)
     status: str = Field(default=ModelStatus.DRAFT.value, max_length=16, index=True)
     created_by: str = Field(max_length=64)
