@@ -211,3 +211,20 @@ class DeploymentStatus(StrEnum):
     UNHEALTHY = "unhealthy"
     PENDING = "pending"
     FAILED = "failed"
+
+
+class DriftMethod(StrEnum):
+    """How a drift check compares a sample with a version's baseline (``ml/drift.py``)."""
+
+    PSI = "psi"
+    KS = "ks"
+    JS = "js"
+    CHI2 = "chi2"
+
+
+class DriftStatus(StrEnum):
+    """A drift check's verdict: no column past its threshold, some past it, or too few rows to tell."""
+
+    OK = "ok"
+    DRIFT = "drift"
+    INSUFFICIENT_DATA = "insufficient_data"
