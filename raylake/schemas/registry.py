@@ -88,6 +88,7 @@ class ModelCreate(Strict):
     owner: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
     spec: ModelSpec | None = None
+    capture_predictions: bool = Field(True, description="Keep every prediction in the lake")
 
     model_config = BY_ALIAS
 
@@ -101,6 +102,7 @@ class ModelUpdate(Strict):
     tags: Tags | None = None
     columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
     spec: ModelSpec | None = None
+    capture_predictions: bool | None = None
 
     model_config = BY_ALIAS
 
@@ -139,6 +141,7 @@ class ModelPublic(BaseModel):
     updated_at: datetime
     columns_schema: ColumnsSchema | None = Field(None, alias="schema")
     spec: ModelSpec | None = None
+    capture_predictions: bool = True
 
     model_config = BY_ALIAS
 

@@ -141,6 +141,7 @@ def create_model(*, session: Session, principal: Principal, data: ModelCreate) -
         model_metadata=data.metadata,
         columns_schema=_json(data.columns_schema),
         spec=_json(data.spec),
+        capture_predictions=data.capture_predictions,
         owner=data.owner or principal.username,
         status=ModelStatus.DRAFT,
         created_by=principal.username,
@@ -326,6 +327,7 @@ def public_many(
                 updated_at=model.modified_at,
                 columns_schema=model.columns_schema,
                 spec=model.spec,
+                capture_predictions=model.capture_predictions,
             )
         )
     return out
@@ -357,7 +359,7 @@ def public(session: Session, model: Predictor) -> ModelPublic:
 def update_model(
     *, session: Session, principal: Principal, model_id: int | str, data: ModelUpdate
 ) -> Predictor:
-    """Change any of a model's name, description, status, metrics, metadata and tags."""
+    """Change any of a model's name, description, status, metrics, metadata, tags and capture flag."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     if data.name is not None and data.name != model.predictor_name:
         _name_free(session, model.project_id, data.name, keep=model.id)
@@ -378,6 +380,8 @@ def update_model(
         spec = data.spec or (ModelSpec.model_validate(model.spec) if model.spec is not None else None)
         check_spec(schema, spec)
         model.columns_schema, model.spec = _json(schema), _json(spec)
+    if data.capture_predictions is not None:
+        model.capture_predictions = data.capture_predictions
     if data.status is not None and data.status != model.status:
         if data.status is ModelStatus.TRAINING:
             raise Conflict(f"model {model.id} starts training through POST /models/{model.id}/train")
