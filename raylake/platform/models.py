@@ -5,6 +5,7 @@ from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
 from raylake.platform.events.models import Event, Webhook, WebhookDelivery
 from raylake.platform.inference.models import Prediction
+from raylake.platform.monitoring.drift_models import DriftReport
 from raylake.platform.rbac.models import Permission, Role, RolePermission, UserRole
 from raylake.platform.registry.models import (
     DeploymentOperation,
@@ -29,6 +30,7 @@ __all__ = [
     "DatasetStatistics",
     "DatasetVersion",
     "DeploymentOperation",
+    "DriftReport",
     "Event",
     "FeatureImportanceJob",
     "JobStandby",

@@ -84,6 +84,10 @@ class Predictor(SQLModel, table=True):
     spec: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Every prediction goes to the lake's gold.prediction_log_<id> unless turned off (migration 0014).
     capture_predictions: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # Drift checks (``monitoring/drift.py``): the settings PATCH /models sets, and when the next scheduled
+    # check is due (None: not scheduled); replicas claim a due check by moving it on (migration 0015).
+    drift_settings: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    drift_next_at: datetime | None = Field(default=None, index=True)
     owner: str = Field(max_length=64)
     status: str = Field(default=ModelStatus.DRAFT.value, max_length=16, index=True)
     created_by: str = Field(max_length=64)

@@ -1,0 +1,1 @@
+"""Monitoring a model in production: its captured predictions, drift against its baseline, live accuracy."""
