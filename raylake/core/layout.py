@@ -34,3 +34,8 @@ def forecast_table(run: TenantRow) -> str:
 def artifacts_prefix(tenant_id: str, model_id: int) -> str:
     """The file-store folder of the files uploaded to a registered model (its artifacts)."""
     return f"{tenant_id}/model-artifacts/{model_id}"
+
+
+def prediction_log_table(model_id: int) -> str:
+    """The gold table (in namespace ``gold``) where a registered model's predictions are captured."""
+    return f"prediction_log_{model_id}"
