@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.schemas.common import Strict
+from raylake.schemas.drift import DriftSettings
 from raylake.schemas.factory import ColumnsSchema, ColumnsSchemaIn, ModelSpec
 from raylake.schemas.inference import FeatureValue
 from raylake.schemas.training import PredictorName, TrainResultBody
@@ -103,6 +104,7 @@ class ModelUpdate(Strict):
     columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
     spec: ModelSpec | None = None
     capture_predictions: bool | None = None
+    drift: DriftSettings | None = Field(None, description="Drift checks: sent whole, replaces the settings")
 
     model_config = BY_ALIAS
 
@@ -142,6 +144,7 @@ class ModelPublic(BaseModel):
     columns_schema: ColumnsSchema | None = Field(None, alias="schema")
     spec: ModelSpec | None = None
     capture_predictions: bool = True
+    drift: DriftSettings | None = None
 
     model_config = BY_ALIAS
 

@@ -328,6 +328,7 @@ def public_many(
                 columns_schema=model.columns_schema,
                 spec=model.spec,
                 capture_predictions=model.capture_predictions,
+                drift=model.drift_settings,
             )
         )
     return out
@@ -359,7 +360,8 @@ def public(session: Session, model: Predictor) -> ModelPublic:
 def update_model(
     *, session: Session, principal: Principal, model_id: int | str, data: ModelUpdate
 ) -> Predictor:
-    """Change any of a model's name, description, status, metrics, metadata, tags and capture flag."""
+    """Change any of a model's name, description, status, metrics, metadata, tags, capture flag and drift
+    settings."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     if data.name is not None and data.name != model.predictor_name:
         _name_free(session, model.project_id, data.name, keep=model.id)
@@ -382,6 +384,12 @@ def update_model(
         model.columns_schema, model.spec = _json(schema), _json(spec)
     if data.capture_predictions is not None:
         model.capture_predictions = data.capture_predictions
+    if data.drift is not None:
+        if data.drift.enabled and model.task == Task.FORECASTING:
+            raise Invalid(f"model {model.id} forecasts: drift is checked for predictions")
+        model.drift_settings = data.drift.model_dump(mode="json")
+        # Due at once when enabled: the next scheduled round checks it (monitoring/drift_schedule.py).
+        model.drift_next_at = utcnow() if data.drift.enabled else None
     if data.status is not None and data.status != model.status:
         if data.status is ModelStatus.TRAINING:
             raise Conflict(f"model {model.id} starts training through POST /models/{model.id}/train")
