@@ -21,6 +21,7 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
+from raylake.platform.monitoring import capture
 from raylake.platform.registry import lifecycle, projects
 from raylake.platform.registry.models import ModelAlias, ModelTag, Predictor, Project
 from raylake.platform.templates.models import Template
@@ -410,7 +411,8 @@ def delete_model(
     gateway: Gateway | None = None,
 ) -> None:
     """Remove a model and everything it owns: each version's jobs, deployment, tables and artifacts
-    (``training.delete``), its tags and aliases; once committed, no replica serves any of it."""
+    (``training.delete``), its tags, aliases and captured predictions; once committed, no replica
+    serves any of it."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     runs = versions_of(session, model)
     ids = [run.id for run in runs]
@@ -435,6 +437,8 @@ def delete_model(
         training.delete(
             session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=run.id, gateway=gateway
         )
+    capture.forget_table(session, model.id)  # type: ignore[arg-type]
     session.delete(model)  # its artifacts' rows go with it (foreign key); their files go here
     session.flush()
     ctx.store.delete_prefix(artifacts_prefix(model.tenant_id, model.id))  # type: ignore[arg-type]
+    capture.drop_table(ctx, model.id)  # type: ignore[arg-type]
