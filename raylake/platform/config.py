@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     inference_max_instances: int = Field(1000, ge=1)
     inference_timeout_s: float = Field(30.0, gt=0)
     prediction_log_flush_s: float = Field(1.0, gt=0)
+    # Prediction capture (platform/monitoring): each API replica appends its buffered predictions to the
+    # lake every `capture_flush_s` seconds or as soon as `capture_max_rows` rows wait; a crash loses at
+    # most that much per replica.
+    capture_flush_s: float = Field(2.0, gt=0)
+    capture_max_rows: int = Field(5000, ge=1)
     # Batch predictions of up to this many rows run inside the model's replica (no Ray job to start;
     # the replica holds the rows in memory, about 0.3 GB per million rows of 12 columns); larger ones
     # run as a Ray Data job. 0 sends every batch to a Ray job.
