@@ -415,9 +415,12 @@ def check(
     min_rows: int = 1,
     with_prediction: bool = True,
 ) -> DriftResult:
-    """Count a (lazy) sample into the baseline's bins in one scan and compare: the whole check."""
+    """Count a (lazy) sample into the baseline's bins in one scan and compare: the whole check. Columns
+    the sample lacks are not scored."""
     columns = list(baseline.columns)
     if with_prediction and baseline.prediction is not None:
         columns.append(baseline.prediction)
+    present = set(frame.collect_schema().names())
+    columns = [c for c in columns if c.name in present]
     rows, observed = count(frame, columns)
     return compare(baseline, rows, observed, method=method, threshold=threshold, min_rows=min_rows)

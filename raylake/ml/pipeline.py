@@ -54,6 +54,9 @@ class PipelineResult:
     metrics: dict[str, Any]
     trials: list[dict[str, Any]]
     rows: dict[str, int]
+    # The held-out test rows' predictions in the user's terms (labels or numbers): the version's
+    # prediction distribution, which drift checks compare captured predictions with.
+    test_predictions: list[Any] | None = None
 
 
 def run(
@@ -116,7 +119,8 @@ def run(
         predicted = np.argmax(proba, axis=1).astype(np.int64)
         scores = metrics.classification(y_test, predicted, proba, preprocessor.classes)
     else:
-        scores = metrics.regression(y_test, model.predict(X_test))
+        predicted = model.predict(X_test)
+        scores = metrics.regression(y_test, predicted)
     scores["model"] = display_name(name, problem_type)
     return PipelineResult(
         preprocessor=preprocessor,
@@ -126,6 +130,7 @@ def run(
         metrics=scores,
         trials=trials,
         rows={"train": len(train_idx), "validation": len(val_idx), "test": len(test_idx)},
+        test_predictions=preprocessor.decode_target(predicted),
     )
 
 

@@ -6,7 +6,10 @@ its own engine and clients and nothing unpicklable crosses process boundaries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -34,6 +37,10 @@ from raylake.platform.inference.router import router as inference_router
 from raylake.platform.jobs import RayJobs
 from raylake.platform.limits import BodySizeLimit
 from raylake.platform.methods import LiteralPathMethods
+from raylake.platform.monitoring.buffer import CaptureBuffer
+from raylake.platform.monitoring.drift_router import router as drift_router
+from raylake.platform.monitoring.drift_schedule import DriftScheduler
+from raylake.platform.monitoring.router import router as monitoring_router
 from raylake.platform.ray_jobs.router import router as ray_jobs_router
 from raylake.platform.rbac.router import router as rbac_router
 from raylake.platform.registry.artifacts_router import router as artifacts_router
@@ -55,6 +62,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 log = logging.getLogger(__name__)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """What runs beside the requests while the app serves (not for an app only built, as tests build
+    them): this replica's share of the scheduled drift checks."""
+    drift = DriftScheduler(app.state.engine, app.state.settings, app.state.lake, app.state.jobs).start()
+    yield
+    await asyncio.to_thread(drift.stop)
+    # A graceful stop (Serve's replica shutdown runs this) appends the predictions still buffered.
+    await asyncio.to_thread(app.state.capture.close)
+
+
 def create_app(settings: Settings, models: Any | None = None, dedicated: Any | None = None) -> FastAPI:
     """``models`` is the shared model pool's Serve handle and ``dedicated`` builds a version's own Serve
     application (both None outside Serve: inference answers 503)."""
@@ -65,6 +83,7 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.sqlalchemy_url)
@@ -72,6 +91,12 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     app.state.lake = lake.open_lake(settings)
     app.state.gateway = ServeGateway(settings, models, dedicated)
     app.state.prediction_log = PredictionLog(app.state.engine, settings.prediction_log_flush_s)
+    app.state.capture = CaptureBuffer(
+        app.state.lake,
+        app.state.engine,
+        flush_s=settings.capture_flush_s,
+        max_rows=settings.capture_max_rows,
+    )
     # The events feed: WebSockets polled from the outbox (started by the first), webhooks sent by a thread.
     app.state.feed = Feed(app.state.engine)
     app.state.webhooks = Dispatcher(app.state.engine, settings).start()
@@ -91,6 +116,8 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     api.include_router(registry_router)
     api.include_router(deployments_router)
     api.include_router(artifacts_router)
+    api.include_router(drift_router)
+    api.include_router(monitoring_router)
     for router in (auth_router, users_router, tenants_router, rbac_router):
         api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (

@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
     events_retention_days: int = Field(7, ge=1)
 
+    # Drift checks (platform/monitoring): how often each model with drift enabled is checked (one API
+    # replica claims each check; 0: no scheduled checks), and above how many rows a check runs as a Ray
+    # job instead of in the request.
+    drift_interval_s: float = Field(3600.0, ge=0)
+    drift_job_rows: int = Field(200_000, ge=0)
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:

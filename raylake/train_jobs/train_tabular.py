@@ -7,22 +7,28 @@ split and writes the artifacts; ``train.py`` posts what it returns to ``train/re
 
 from __future__ import annotations
 
+import logging
 import shutil
 from typing import Any
 
+import polars as pl
 from sqlalchemy import Engine
 
 from raylake.core.layout import model_prefix
 from raylake.ml import pipeline
+from raylake.ml.pipeline import PipelineResult
 from raylake.ml.preprocess import ColumnRole
 from raylake.platform import lake
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
+from raylake.platform.monitoring import drift_baseline
 from raylake.platform.storage import FileStore
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.train_jobs import runtime
 from raylake.train_jobs.inputs import lineage, read_rows
+
+log = logging.getLogger(__name__)
 
 
 def parent_artifacts(engine: Engine, store: FileStore, run: TrainingRun) -> artifacts.Artifacts | None:
@@ -36,6 +42,21 @@ def parent_artifacts(engine: Engine, store: FileStore, run: TrainingRun) -> arti
         key = state.storage_key if state else None
         prefix = parent.artifact_key
     return artifacts.load(store, prefix, key)
+
+
+def save_baseline(store: FileStore, run: TrainingRun, frame: pl.DataFrame, result: PipelineResult) -> None:
+    """The version's drift baseline: its inputs' bins from the rows it read, its test predictions' bins."""
+    try:
+        baseline = drift_baseline.build(
+            frame,
+            run.columns,
+            problem_type=run.problem_type,
+            predictions=result.test_predictions,
+            source={"kind": "training", "dataset_id": run.dataset_id, "snapshot_id": run.snapshot_id},
+        )
+        drift_baseline.save(store, run, baseline)
+    except Exception:  # the model is good without it: drift checks then say the version has no baseline
+        log.exception("could not write the drift baseline of run %s", run.id)
 
 
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
@@ -75,6 +96,7 @@ def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any
         preprocessor=result.preprocessor,
         lineage=lineage(engine, run, result.algorithm),
     )
+    save_baseline(ctx.store, run, frame, result)
     return {
         "metrics": result.metrics,
         "algorithm": result.algorithm,

@@ -59,6 +59,7 @@ ENTRYPOINTS = (
     "batch_predict",
     "explain",
     "statistics",
+    "drift",
 )
 
 
