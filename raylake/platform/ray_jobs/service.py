@@ -17,6 +17,7 @@ from raylake.platform.datasets.models import DatasetStatistics
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.inference.models import Prediction
 from raylake.platform.jobs import RayJobs
+from raylake.platform.monitoring.drift_models import DriftReport
 from raylake.platform.registry.models import SurrogateJob
 from raylake.platform.tenancy import Principal, scoped
 from raylake.platform.training.models import FeatureImportanceJob, TrainingRun
@@ -27,6 +28,7 @@ USAGES: dict[str, type[Any]] = {
     "shap": FeatureImportanceJob,
     "batch": Prediction,
     "surrogate": SurrogateJob,
+    "drift": DriftReport,
 }
 ALIASES = {
     "train": "training",
