@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,10 @@ bench-registry: $(STAMP)
 # Starts its own local Ray: the recommendation on three 100,000 x 20 tables vs a full auto search.
 bench-recommend: $(STAMP)
 	$(BIN)/python bench/recommend.py
+
+# Needs `make run`: external ONNX vs native LightGBM real time, surrogate SHAP vs KernelSHAP, deploy time.
+bench-external: $(STAMP)
+	$(BIN)/python bench/external.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)
