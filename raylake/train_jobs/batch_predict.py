@@ -18,6 +18,9 @@ Either way the same code applies the persisted preprocessing and the model to bl
 (vectorised polars and numpy), streams the results into one Parquet file, scores them against the target
 where the dataset has it, and publishes the file as the gold table (one commit) and the CSV. The result
 goes through ``inference/batch-result``; any failure removes what was written and becomes the row's error.
+Unless the model's capture is off, each block's rows (inputs included) also stream into a second file
+that is appended to the model's capture table (``gold.prediction_log_<model id>``) once the result is
+accepted: the predictions the batch delivered, ``_source`` ``batch``.
 """
 
 from __future__ import annotations
@@ -46,12 +49,15 @@ from raylake.ml.external import ExternalModel
 from raylake.ml.preprocess import target_labels
 from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
+from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.db import make_engine, session_scope
 from raylake.platform.inference.loading import load_model, model_id
 from raylake.platform.inference.models import Prediction
+from raylake.platform.monitoring import capture, sources
 from raylake.platform.registry import external_files
+from raylake.platform.registry.models import Predictor
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
@@ -60,6 +66,7 @@ KIND = "batch"
 BATCH_ROWS = 50_000  # rows per Ray Data block
 IN_PROCESS_BLOCK_ROWS = 250_000  # rows per step in a model replica (progress, and bounded memory)
 PREDICTION, PROBABILITY, ACTUAL = "prediction", "probability", "__actual__"
+CAPTURED = "captured.parquet"  # the batch's captured rows, in its work folder
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,7 @@ class Plan:
     actual: str | None
     key: str
     classification: bool
+    capture: capture.ModelVersion | None = None  # None: the model's predictions are not captured
 
     @property
     def columns(self) -> list[str]:
@@ -82,6 +90,14 @@ class Plan:
             *self.inputs,
             *([self.actual] if self.actual and self.actual not in self.inputs else []),
         ]
+
+    @property
+    def carry(self) -> list[str]:
+        """The columns each predicted block carries to its captured rows (inputs and Id columns)."""
+        if self.capture is None:
+            return []
+        present = set(self.columns)
+        return [name for name, _ in self.capture.inputs if name in present]
 
 
 def read_plan(engine: Engine, prediction: Prediction) -> Plan:
@@ -96,6 +112,7 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
         present = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
         columns = list(run.columns)
         target = next(c for c in columns if c["attribute"] == "Target")
+        model = session.get(Predictor, run.predictor_id)
         return Plan(
             table_name=dataset.iceberg_table_name,
             total=max(1, dataset.valid_records),
@@ -106,15 +123,22 @@ def read_plan(engine: Engine, prediction: Prediction) -> Plan:
             actual=target["name"] if present.get(target["name"]) == target["data_type"] else None,
             key=model_id(run, external_files.NO_PREPROCESS if external else run.preprocess_id),  # type: ignore[arg-type]
             classification=run.problem_type == "Classification",
+            capture=capture.model_version(run) if model is not None and model.capture_predictions else None,
         )
 
 
 def predict_block(
-    model: ServedModel | ExternalModel, frame: pl.DataFrame, keep: list[str], actual: str | None
+    model: ServedModel | ExternalModel,
+    frame: pl.DataFrame,
+    keep: list[str],
+    actual: str | None,
+    carry: list[str] | None = None,
 ) -> pl.DataFrame:
-    """Predictions for one block of rows, with the kept Id columns (and the target, to score)."""
+    """Predictions for one block of rows, with the kept Id columns (and the target, to score, and the
+    ``carry`` columns for the captured rows)."""
+    carried = [frame[name].alias(sources.carried(name)) for name in carry or []]
     if isinstance(model, ExternalModel):
-        return _external_block(model, frame, keep, actual)
+        return _external_block(model, frame, keep, actual).with_columns(carried)
     pre = model.preprocessor
     missing = [c.name for c in pre._columns if c.name not in frame.columns]
     # an optional input the dataset lacks takes its default (the fill), as in real-time calls
@@ -130,7 +154,7 @@ def predict_block(
         columns[PREDICTION] = pl.Series(PREDICTION, model.model.predict(X))
     if actual is not None:
         columns[ACTUAL] = frame[actual]
-    return pl.DataFrame(columns)
+    return pl.DataFrame(columns).with_columns(carried)
 
 
 def _external_block(
@@ -152,19 +176,21 @@ def _external_block(
 class BlockPredictor:
     """A Ray Data actor: loads the model once, then predicts block after block."""
 
-    def __init__(self, settings: Settings, key: str, keep: list[str], actual: str | None) -> None:
+    def __init__(
+        self, settings: Settings, key: str, keep: list[str], actual: str | None, carry: list[str]
+    ) -> None:
         engine = make_engine(settings.sqlalchemy_url)
         try:
             model = load_model(settings, engine, key)
         finally:
             engine.dispose()
         assert isinstance(model, ServedModel | ExternalModel)
-        self.model, self.keep, self.actual = model, keep, actual
+        self.model, self.keep, self.actual, self.carry = model, keep, actual, carry
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         frame = pl.from_arrow(batch)
         assert isinstance(frame, pl.DataFrame)
-        return predict_block(self.model, frame, self.keep, self.actual).to_arrow()
+        return predict_block(self.model, frame, self.keep, self.actual, self.carry).to_arrow()
 
 
 class Score:
@@ -234,6 +260,7 @@ def with_ray_data(settings: Settings, engine: Engine, prediction: Prediction, wo
                 "key": plan.key,
                 "keep": plan.ids,
                 "actual": plan.actual,
+                "carry": plan.carry,
             },
             batch_size=BATCH_ROWS,
             batch_format="pyarrow",
@@ -257,7 +284,7 @@ def in_process(
     table = lake.load(lake.open_lake(settings).catalog, "silver", plan.table_name)
     frame = pl.scan_iceberg(table, snapshot_id=prediction.snapshot_id).select(plan.columns).collect()
     blocks = (
-        predict_block(model, frame.slice(offset, IN_PROCESS_BLOCK_ROWS), plan.ids, plan.actual)
+        predict_block(model, frame.slice(offset, IN_PROCESS_BLOCK_ROWS), plan.ids, plan.actual, plan.carry)
         for offset in range(0, frame.height, IN_PROCESS_BLOCK_ROWS)
     )
     return write_blocks(settings, prediction, plan, blocks, work, progress)
@@ -267,6 +294,53 @@ def _frame(batch: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(batch)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+class _Captured:
+    """The batch's captured rows, streamed block by block into a Parquet file beside its outputs."""
+
+    def __init__(self, path: Path, plan: Plan, prediction: Prediction) -> None:
+        self.path, self.version = path, plan.capture
+        self.request_id, self.caller, self.ts = f"batch-{prediction.id}", prediction.created_by, utcnow()
+        self.writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Write the block's captured rows; the block without the columns it carried for them."""
+        extra = [c for c in frame.columns if c.startswith(sources.CARRIED)]
+        if self.version is None:
+            return frame.drop(extra)
+        rows = sources.batch_block(
+            self.version,
+            frame,
+            request_id=self.request_id,
+            ts=self.ts,
+            caller=self.caller,
+            prediction=PREDICTION,
+            probability=PROBABILITY,
+        ).to_arrow()
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, rows.schema, compression="zstd")
+        self.writer.write_table(rows, row_group_size=lake.ROW_GROUP)
+        return frame.drop(extra)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def capture_rows(settings: Settings, engine: Engine, prediction: Prediction, work: Path) -> None:
+    """Append the delivered batch's captured rows to its model's capture table (a failure is logged:
+    the batch itself is done)."""
+    path = work / CAPTURED
+    if not path.exists():
+        return
+    try:
+        plan = read_plan(engine, prediction)
+        if plan.capture is not None:
+            rows = sources.append_file(lake.open_lake(settings), engine, plan.capture, path)
+            log.info("batch prediction %s: %d rows captured", prediction.id, rows)
+    except Exception:
+        log.exception("batch prediction %s: its rows could not be captured", prediction.id)
 
 
 def write_blocks(
@@ -281,6 +355,7 @@ def write_blocks(
     publish it as the gold table and the CSV."""
     out = work / "predictions.parquet"
     writer: pq.ParquetWriter | None = None
+    captured = _Captured(work / CAPTURED, plan, prediction)
     score = Score(plan.classification)
     rows = 0
     progress("predicting", 10)
@@ -289,6 +364,7 @@ def write_blocks(
             if plan.actual is not None:
                 score.add(frame[PREDICTION], frame[ACTUAL])
                 frame = frame.drop(ACTUAL)
+            frame = captured.write(frame)
             table = frame.to_arrow()
             if writer is None:
                 writer = pq.ParquetWriter(out, table.schema, compression="zstd")
@@ -298,6 +374,7 @@ def write_blocks(
     finally:
         if writer is not None:
             writer.close()
+        captured.close()
     if writer is None:
         raise ValueError("the dataset snapshot has no rows to predict")
     progress("writing", 90)
@@ -389,6 +466,7 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
             lake.drop(ctx.catalog, "gold", result["gold_table"])
             ctx.store.delete(result["csv_key"])
             raise
+        capture_rows(settings, engine, row, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -5,6 +5,7 @@ the deployment's own Serve application. Every call is recorded in the operations
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ from raylake.platform.errors import Invalid, PayloadTooLarge
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.realtime import check_preprocess, not_forecasting, prepare_rows
+from raylake.platform.monitoring.buffer import CaptureBuffer
+from raylake.platform.monitoring.capture import CaptureSource
 from raylake.platform.registry.lifecycle import check_usable
 from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal
@@ -83,10 +86,17 @@ def _rows(body: DeploymentPredict, settings: Settings) -> list[dict[str, Any]]:
 
 
 async def predict(
-    *, settings: Settings, gateway: ServeGateway, call: Call, body: DeploymentPredict
+    *,
+    settings: Settings,
+    gateway: ServeGateway,
+    capture: CaptureBuffer,
+    principal: Principal,
+    call: Call,
+    body: DeploymentPredict,
 ) -> DeploymentPrediction:
     """The rows' predictions from the deployment's replicas (422 naming every problem in the rows; 409
-    once its model is archived)."""
+    once its model is archived), captured unless its model says not to."""
+    started = time.perf_counter()
     rows = _rows(body, settings)
     call.rows = len(rows)
     check_usable(call.target.model, "used for predictions")
@@ -97,6 +107,16 @@ async def predict(
     else:
         parsed = prepare_rows(run, rows)
     results = await gateway.predict(call.target.key, call.target.app_name, parsed, body.explain)
+    if call.target.model.capture_predictions:
+        capture.add(
+            run,
+            source=CaptureSource.DEPLOYMENT,
+            caller=principal.username,
+            rows=parsed,
+            sent=rows,
+            results=results,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
     return DeploymentPrediction(
         deployment_id=call.target.deployment_id,
         model_id=call.target.model_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from raylake.core.vocabulary import MAX_ID
 from raylake.platform.deployments import operations, predict, service
@@ -99,11 +99,23 @@ def delete_deployment(
 
 @router.post("/deployments/{deployment_id}/predict", response_model=DeploymentPrediction)
 async def predict_deployment(
-    settings: SettingsDep, gateway: GatewayDep, call: PredictCall, body: DeploymentPredict
+    request: Request,
+    settings: SettingsDep,
+    gateway: GatewayDep,
+    principal: InferenceRun,
+    call: PredictCall,
+    body: DeploymentPredict,
 ) -> DeploymentPrediction:
     """Rows (or one row as ``data``) predicted by the deployment's replicas, with ``explain`` their
-    explanations; logged in its operations."""
-    return await predict.predict(settings=settings, gateway=gateway, call=call, body=body)
+    explanations; logged in its operations and captured in the lake."""
+    return await predict.predict(
+        settings=settings,
+        gateway=gateway,
+        capture=request.app.state.capture,
+        principal=principal,
+        call=call,
+        body=body,
+    )
 
 
 @router.get("/deployments/{deployment_id}/operations", response_model=OperationsPublic)

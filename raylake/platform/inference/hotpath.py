@@ -8,6 +8,7 @@ is resolved per request.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import Request
@@ -18,6 +19,8 @@ from raylake.platform.db import session_scope
 from raylake.platform.inference import service
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
+from raylake.platform.monitoring.buffer import CaptureBuffer
+from raylake.platform.monitoring.capture import CaptureSource
 from raylake.platform.tenancy import Principal
 from raylake.schemas.inference import PredictRequest
 
@@ -30,9 +33,13 @@ def _describe(request: Request, principal: Principal, train_id: int) -> service.
 
 
 async def predict(
-    request: Request, principal: Principal, body: PredictRequest
+    request: Request,
+    principal: Principal,
+    body: PredictRequest,
+    source: CaptureSource = CaptureSource.REALTIME,
 ) -> tuple[service.Prepared, list[dict[str, Any]]]:
-    """Predict the request's rows with its model's replicas, and log the call."""
+    """Predict the request's rows with its model's replicas, log the call and capture its rows."""
+    started = time.perf_counter()
     state = request.app.state
     settings: Settings = state.settings
     gateway: ServeGateway = state.gateway
@@ -48,6 +55,17 @@ async def predict(
         prepared = service.prepare(servable=servable, settings=settings, request=body)
     results = await gateway.predict(prepared.key, prepared.app_name, prepared.rows, body.explain)
     run = prepared.run
+    if prepared.predictor.capture_predictions:
+        capture: CaptureBuffer = state.capture
+        capture.add(
+            run,
+            source=source,
+            caller=principal.username,
+            rows=prepared.rows,
+            sent=[body.features] if body.features is not None else body.instances,
+            results=results,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
     prediction_log.record(
         tenant_id=run.tenant_id,
         train_id=run.id,  # type: ignore[arg-type]

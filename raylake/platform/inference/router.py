@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -26,6 +27,7 @@ from raylake.platform.deps import (
 from raylake.platform.inference import cleanup, forecasts, hotpath, service
 from raylake.platform.inference.deps import GatewayDep, LogDep
 from raylake.platform.inference.models import Prediction
+from raylake.platform.monitoring import capture, sources
 from raylake.schemas.inference import (
     BatchCallback,
     BatchRequest,
@@ -55,6 +57,7 @@ async def predict(request: Request, principal: InferenceRun, body: PredictReques
 
 @router.post("/forecast", response_model=ForecastResponse)
 async def forecast(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     ctx: LakeDep,
@@ -62,7 +65,9 @@ async def forecast(
     principal: InferenceRun,
     body: ForecastRequest,
 ) -> dict:
-    """A forecast from a forecasting model's replica; logged, and appended to ``gold.forecast_<train_id>``."""
+    """A forecast from a forecasting model's replica; logged, appended to ``gold.forecast_<train_id>`` and
+    captured in the lake."""
+    started = time.perf_counter()
     prepared = await run_in_threadpool(
         lambda: forecasts.prepare(
             session=session, settings=settings, ctx=ctx, principal=principal, request=body
@@ -76,6 +81,19 @@ async def forecast(
             session=session, ctx=ctx, prepared=prepared, points=points, username=principal.username
         )
     )
+    if prepared.predictor.capture_predictions:
+        rows, sent, results = sources.forecast_rows(
+            prepared.run, prepared.unique_id, prepared.exogenous, points
+        )
+        request.app.state.capture.add(
+            prepared.run,
+            source=capture.CaptureSource.FORECAST,
+            caller=principal.username,
+            rows=rows,
+            sent=sent,
+            results=results,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
     return {
         "train_id": prepared.run.id,
         "prediction_id": prediction.id,

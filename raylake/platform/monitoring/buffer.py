@@ -25,7 +25,7 @@ from typing import Any
 from uuid import uuid4
 
 import polars as pl
-from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -154,6 +154,9 @@ class CaptureBuffer:
                 table = capture.evolve(table, inputs)
             capture.append(table, [frame])
             self._tables[model_id] = table
+        except (capture.ModelGone, NoSuchTableError):  # its model or tenant was deleted meanwhile
+            log.info("dropped %d captured calls of deleted model %s", len(calls), model_id)
+            self._tables.pop(model_id, None)
         except (CommitFailedException, OSError, OperationalError) as exc:
             if isinstance(exc, OperationalError) and not store_unavailable(exc):
                 log.exception("captured rows of model %s refused; dropped %d calls", model_id, len(calls))

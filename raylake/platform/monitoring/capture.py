@@ -106,6 +106,10 @@ SCHEMA_RETRIES = 8
 MODEL_INPUTS = ("Feature", "Time")
 
 
+class ModelGone(LookupError):
+    """The model (or its tenant) was deleted while its rows were on their way to the lake."""
+
+
 @dataclass(frozen=True)
 class ModelVersion:
     """What a captured row says about the version that predicted it, and the columns it fills."""
@@ -121,20 +125,21 @@ class ModelVersion:
 
 def model_version(run: Any) -> ModelVersion:
     """A training run (``TrainingRun``, read-only) as its captured rows name it."""
-    inputs = [(c["name"], _type(c["data_type"])) for c in run.columns if c["attribute"] in MODEL_INPUTS]
-    ids = [(c["name"], _type(c["data_type"])) for c in run.columns if c["attribute"] == "Id"]
+    inputs = [(c["name"], canonical(c["data_type"])) for c in run.columns if c["attribute"] in MODEL_INPUTS]
+    ids = [(c["name"], canonical(c["data_type"])) for c in run.columns if c["attribute"] == "Id"]
     return ModelVersion(
         tenant_id=run.tenant_id,
         model_id=run.predictor_id,
         train_id=run.id,
         version=run.version,
-        regression=run.problem_type == "Regression",
+        regression=run.problem_type in ("Regression", "Forecasting"),
         inputs=tuple(inputs + ids),
         ids=tuple(name for name, _ in ids),
     )
 
 
-def _type(data_type: str) -> str:
+def canonical(data_type: str) -> str:
+    """A template type name or alias as its canonical name."""
     return types.resolve(data_type).value
 
 
@@ -176,8 +181,11 @@ def open_table(
         try:
             with session_scope(engine) as session:
                 _owned(session, version.tenant_id, name)
-        except IntegrityError:  # another replica recorded it first
-            pass
+        except IntegrityError:  # another replica recorded it first, or the tenant is gone
+            with session_scope(engine) as session:
+                owned = select(LakeTable.id).where(LakeTable.namespace == NAMESPACE, LakeTable.name == name)
+                if session.exec(owned).first() is None:
+                    raise ModelGone(f"model {version.model_id}'s tenant is gone") from None
         table = ctx.catalog.create_table_if_not_exists(
             lake.identifier(NAMESPACE, name),
             schema=table_schema(list(inputs)),
@@ -301,15 +309,16 @@ def drop_table(ctx: lake.Lake, model_id: int) -> None:
 def _scan(table: Table, since: datetime | None, until: datetime | None, version: int | None) -> pl.LazyFrame:
     frame = pl.scan_iceberg(table)
     if since is not None:
-        frame = frame.filter(pl.col("_ts") >= _utc(since))
+        frame = frame.filter(pl.col("_ts") >= utc(since))
     if until is not None:
-        frame = frame.filter(pl.col("_ts") < _utc(until))
+        frame = frame.filter(pl.col("_ts") < utc(until))
     if version is not None:
         frame = frame.filter(pl.col("_version") == version)
     return frame
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
+    """A moment in UTC (a naive one is taken as UTC)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 

@@ -28,6 +28,7 @@ from raylake.platform.errors import Invalid
 from raylake.platform.inference import hotpath
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.deps import GatewayDep
+from raylake.platform.monitoring.capture import CaptureSource
 from raylake.platform.registry import callbacks, projects, service, versions
 from raylake.platform.registry.paths import ModelRef, Version
 from raylake.platform.tenancy import Principal
@@ -243,7 +244,7 @@ async def infer(
         raise Invalid(
             f"feature values must be strings, numbers, booleans or null: {exc.errors()[0]['msg']}"
         ) from None
-    prepared, results = await hotpath.predict(request, principal, predict)
+    prepared, results = await hotpath.predict(request, principal, predict, CaptureSource.INFER)
     if prepared.single:
         return results[0]
     return {"predictions": results}

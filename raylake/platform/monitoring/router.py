@@ -1,0 +1,50 @@
+"""A model's captured predictions: every prediction it made, read from its lake table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from raylake.core.vocabulary import MAX_ID
+from raylake.platform.deps import MAX_PAGE, InferenceRead, LakeDep, SessionDep
+from raylake.platform.monitoring import predictions
+from raylake.platform.monitoring.buffer import CaptureBuffer
+from raylake.platform.registry.paths import ModelRef
+from raylake.schemas.capture import CapturedPredictions
+
+router = APIRouter(tags=["monitoring"])
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Moment = Annotated[datetime | None, Query(description="ISO 8601; without a zone: UTC")]
+
+
+@router.get("/models/{model_id}/predictions", response_model=CapturedPredictions)
+def captured_predictions(
+    request: Request,
+    session: SessionDep,
+    ctx: LakeDep,
+    principal: InferenceRead,
+    model_id: ModelRef,
+    since: Moment = None,
+    until: Moment = None,
+    version: Annotated[str | None, Query(min_length=1, max_length=64, description="Number or alias")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> CapturedPredictions:
+    """The model's predictions captured in ``[since, until)``, of one version if asked, newest first;
+    this replica's buffered ones first written (other replicas' within ``RAYLAKE_CAPTURE_FLUSH_S``)."""
+    buffer: CaptureBuffer = request.app.state.capture
+    buffer.flush()
+    return predictions.list_captured(
+        session=session,
+        ctx=ctx,
+        principal=principal,
+        model_id=model_id,
+        since=since,
+        until=until,
+        version=version,
+        limit=limit,
+        offset=offset,
+    )
