@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ bench-recommend: $(STAMP)
 # Needs `make run`: external ONNX vs native LightGBM real time, surrogate SHAP vs KernelSHAP, deploy time.
 bench-external: $(STAMP)
 	$(BIN)/python bench/external.py
+
+# No platform needed: drift over 10M captured rows x 20 inputs in a temp Iceberg warehouse vs plain polars.
+bench-drift: $(STAMP)
+	$(BIN)/python bench/drift.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)

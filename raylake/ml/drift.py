@@ -4,8 +4,9 @@ A baseline describes each input (and the model's prediction) as counts over bins
 training data: a numeric column by its deciles (quantile edges), a categorical one by its most frequent
 categories plus ``other``; missing values (null, NaN) are a bin of their own either way. A sample is
 counted into the same bins by ONE aggregation over a lazy frame (``count``: per bin edge a comparison
-summed, per category an equality summed), so a window of ten million captured rows is scanned once,
-column by column, and never held as rows; the tests then compare two short count vectors.
+summed, per category an equality summed), run by polars' streaming engine, so a window of ten million
+captured rows is scanned once, in batches, and never held whole; the tests then compare two short
+count vectors.
 
 Methods and their default thresholds (a column drifts when its score passes its threshold):
 
@@ -191,7 +192,9 @@ def count(frame: pl.LazyFrame, columns: Sequence[ColumnBins]) -> tuple[int, dict
     exprs = [pl.len().alias("\x00rows")]
     for column in columns:
         exprs.extend(_expressions(column))
-    row = frame.select(exprs).collect()
+    # The streaming engine reads the columns batch by batch: on 10M rows x 20 columns it took less than
+    # half the time and a third of the memory of collecting them first (bench/drift.py).
+    row = frame.select(exprs).collect(engine="streaming")
     rows = int(row["\x00rows"][0])
     out: dict[str, np.ndarray] = {}
     for column in columns:
