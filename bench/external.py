@@ -15,7 +15,7 @@
    every 100 ms), for the native and the external version, a few times each (deleted in between).
 
 Parts 1 and 3 need a running platform (`make run`) and read the same RAYLAKE_* settings. Usage:
-`.venv/bin/python bench/external.py [--skip realtime surrogate deploy] [--rows 20000] [--deploys 3]`.
+`.venv/bin/python bench/external.py [--skip realtime surrogate deploy] [--rounds 3] [--deploys 5]`.
 """
 
 from __future__ import annotations
@@ -465,12 +465,15 @@ def deploy_once(
         raise SystemExit(f"deployment refused: {created.status_code} {created.text}")
     deployment_id = created.json()["id"]
     seen: dict[int, int] = {}
+    first_refusal = ""
     try:
         while True:
             answer = client.post(f"/api/v1/deployments/{deployment_id}/predict", json={"rows": [row]})
             seen[answer.status_code] = seen.get(answer.status_code, 0) + 1
             if answer.status_code == 200:
-                return {"ready_s": time.perf_counter() - start, "post_s": posted, "seen": seen}
+                ready = time.perf_counter() - start
+                return {"ready_s": ready, "post_s": posted, "seen": seen, "refusal": first_refusal}
+            first_refusal = first_refusal or answer.text[:200]
             if time.perf_counter() - start > timeout_s:
                 raise SystemExit(
                     f"deployment {deployment_id} not predicting after {timeout_s:.0f} s: {answer.text}"
@@ -498,7 +501,7 @@ def deployments(
             times[name].append(result["ready_s"])
             print(
                 f"{name}: POST -> first 200 {result['ready_s']:.2f} s (POST answered in "
-                f"{result['post_s']:.2f} s; statuses while waiting {result['seen']})",
+                f"{result['post_s']:.2f} s; statuses while waiting {result['seen']}) {result['refusal']}",
                 flush=True,
             )
             time.sleep(pause_s)  # the deleted application's replica drains before the next one starts
@@ -517,9 +520,9 @@ def deployments(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved passes of the real-time load")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved passes of the real-time load")
     parser.add_argument("--explain-rows", type=int, default=40)
-    parser.add_argument("--deploys", type=int, default=3)
+    parser.add_argument("--deploys", type=int, default=5)
     parser.add_argument("--deploy-pause", type=float, default=40.0)
     parser.add_argument("--skip", nargs="*", default=[], choices=["realtime", "surrogate", "deploy"])
     args = parser.parse_args()
