@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift bench-capture lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,10 @@ bench-external: $(STAMP)
 # No platform needed: drift over 10M captured rows x 20 inputs in a temp Iceberg warehouse vs plain polars.
 bench-drift: $(STAMP)
 	$(BIN)/python bench/drift.py
+
+# Needs `make run`: real-time req/s and p50 at 8 and 32 clients with a model's capture on vs off.
+bench-capture: $(STAMP)
+	$(BIN)/python bench/capture.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)
