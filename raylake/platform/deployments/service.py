@@ -24,7 +24,7 @@ from raylake.platform.inference.deployments import Gateway, app_name, forget_aft
 from raylake.platform.inference.loading import run_prefix
 from raylake.platform.registry import versions
 from raylake.platform.registry.lifecycle import version_name
-from raylake.platform.registry.models import ModelDeployment, Predictor
+from raylake.platform.registry.models import ModelDeployment, Predictor, new_uid
 from raylake.platform.registry.service import get_model
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training.models import TrainingRun
@@ -111,12 +111,14 @@ def create(
             "such a node joins)"
         )
     assert model.id is not None and run.id is not None
+    uid = new_uid()
     deployment = ModelDeployment(
+        uid=uid,
         tenant_id=run.tenant_id,
         model_id=model.id,
         train_id=run.id,
         version=body.version or version_name(run),
-        app_name=app_name(run),
+        app_name=app_name(run, uid),
         replicas=replicas,
         min_replicas=body.autoscaling.min_replicas if body.autoscaling else None,
         max_replicas=body.autoscaling.max_replicas if body.autoscaling else None,

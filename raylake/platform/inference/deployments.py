@@ -51,9 +51,11 @@ def forget_after_commit(
     event.listen(session, "after_commit", lambda _: gateway.forget(prefix, principals=principals), once=True)
 
 
-def app_name(run: TrainingRun) -> str:
-    """Serve application names are cluster-wide: the tenant's id keeps two installations apart."""
-    return f"raylake-model-{run.tenant_id[:8]}-{run.id}"
+def app_name(run: TrainingRun, uid: str) -> str:
+    """Serve application names are cluster-wide: the tenant's id keeps two installations apart, and the
+    deployment's uid a redeployed version apart from the application it replaces (a handle or status
+    cached for the deleted one must never answer for the new one)."""
+    return f"raylake-model-{run.tenant_id[:8]}-{run.id}-{uid[:8]}"
 
 
 def undeploy_run(*, session: Session, gateway: Gateway | None, run: TrainingRun) -> str | None:

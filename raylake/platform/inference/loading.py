@@ -16,6 +16,7 @@ from raylake.ml.serving import ServedModel
 from raylake.platform.config import Settings
 from raylake.platform.db import session_scope
 from raylake.platform.registry import external_files
+from raylake.platform.registry.models import Predictor
 from raylake.platform.storage import open_store
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import PreprocessState, TrainingRun
@@ -71,10 +72,12 @@ def load_model(settings: Settings, engine: Engine, key: str) -> Loaded:
         prefix, state_key = run.artifact_key, state.storage_key if state else ""
         metrics = dict(run.metrics or {})
         surrogate = dict(run.surrogate) if run.surrogate else None
+        predictor = session.get(Predictor, run.predictor_id) if external else None
+        columns_schema = dict(predictor.columns_schema or {}) if predictor else None
     store = open_store(settings)
     manifest = artifacts.read_manifest(store, prefix)
     if external_files.is_external_manifest(manifest):
-        return external_files.load_served(store, prefix, manifest, surrogate)
+        return external_files.load_served(store, prefix, manifest, surrogate, columns_schema)
     if artifacts.is_forecaster(manifest):
         return artifacts.load_forecaster(store, prefix, manifest, state_key)
     loaded = artifacts.load(store, prefix, state_key, manifest)

@@ -8,6 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from raylake.core.vocabulary import ModelFormat, Task
 from raylake.ml.external import ExternalModel, Signature, load_external
 from raylake.ml.surrogate import Surrogate
@@ -53,10 +55,45 @@ def load(store: FileStore, prefix: str, manifest: dict[str, Any]) -> ExternalMod
 
 
 def load_served(
-    store: FileStore, prefix: str, manifest: dict[str, Any], surrogate: dict[str, Any] | None
+    store: FileStore,
+    prefix: str,
+    manifest: dict[str, Any],
+    surrogate: dict[str, Any] | None,
+    columns_schema: dict[str, Any] | None = None,
 ) -> ExternalModel:
-    """An external version ready to serve: its model, with its surrogate when it has one (explanations)."""
+    """An external version ready to serve: its model, with its surrogate when it has one, and a typical
+    row of its model's column schema (the model factory's) as KernelSHAP's background otherwise."""
     model = load(store, prefix, manifest)
     if surrogate:
         model.surrogate = Surrogate.load(store.read_bytes(surrogate["key"]).decode(), surrogate["meta"])
+    row = typical_row(model.signature.inputs, columns_schema)
+    if row is not None:
+        model.background = model.background_from(pl.DataFrame([row]))
     return model
+
+
+def typical_row(
+    inputs: list[tuple[str, str]], columns_schema: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Each input's typical value from a column schema: the middle bin edge (the median of the sample it
+    was read from), else the middle of its range, or its commonest category; None unless the schema
+    describes every input. Explaining against this row, not an all-zeros one, keeps KernelSHAP's
+    contributions about the data the model sees."""
+    described = {c.get("name"): c for c in (columns_schema or {}).get("columns", [])}
+    row: dict[str, Any] = {}
+    for name, data_type in inputs:
+        column = described.get(name)
+        if column is None:
+            return None
+        bins, low, high = column.get("bins") or [], column.get("min"), column.get("max")
+        categories = column.get("categories") or []
+        if data_type in ("Integer", "Float") and (bins or (low is not None and high is not None)):
+            middle = float(bins[len(bins) // 2]) if bins else (float(low) + float(high)) / 2
+            row[name] = round(middle) if data_type == "Integer" else middle
+        elif data_type == "Boolean":
+            row[name] = str(categories[0]).lower() == "true" if categories else False
+        elif data_type == "String" and categories:
+            row[name] = str(categories[0])
+        else:
+            return None
+    return row

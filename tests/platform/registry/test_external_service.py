@@ -21,6 +21,7 @@ from raylake.platform.db import session_scope
 from raylake.platform.errors import Invalid, NotFound
 from raylake.platform.inference.loading import load_model, model_id
 from raylake.platform.registry import artifacts, external, service
+from raylake.platform.registry.external_files import typical_row
 from raylake.platform.registry.models import ModelArtifact
 from raylake.platform.training.models import TrainingRun
 from raylake.schemas.artifacts import ExternalVersionCreate
@@ -221,3 +222,36 @@ def test_the_signature_comes_from_the_model_factory_when_not_given(engine, setti
                 continue
             run = external.register(session=session, ctx=ctx, principal=member, model_id=model.id, body=body)
             assert [c["name"] for c in run.columns if c["attribute"] == "Feature"] == spec["inputs"]
+
+
+def test_kernel_shap_explains_against_a_typical_row_of_the_models_schema(
+    engine, settings, ctx, member, tmp_path
+):
+    path, _, X = _onnx_classifier(tmp_path)
+    medians = np.median(X, axis=0)
+    schema = {
+        "columns": [
+            {"name": f"x{i}", "data_type": "Float", "min": -9.0, "max": 9.0, "bins": [-9.0, float(m), 9.0]}
+            for i, m in enumerate(medians)
+        ]
+    }
+    assert typical_row([("x0", "Float"), ("x9", "Float")], schema) is None  # x9 is not described
+    assert typical_row([("x1", "Float")], schema) == {"x1": pytest.approx(float(medians[1]))}
+    with session_scope(engine) as session:
+        model = draft_model(session, member, schema=schema)
+    artifact = _upload(engine, ctx, member, model, path)
+    body = ExternalVersionCreate(artifact_id=artifact.id, inputs=INPUTS, class_order=["no", "yes"])
+    with session_scope(engine) as session:
+        key = model_id(
+            external.register(session=session, ctx=ctx, principal=member, model_id=model.id, body=body), 0
+        )
+    served = load_model(settings, engine, key)
+    assert served.background is not None
+    np.testing.assert_allclose(served.background[0], medians, rtol=1e-5)
+    [answer] = served.predict([{f"x{i}": float(v) for i, v in enumerate(X[0])}], explain=True)
+    assert answer["explanation_method"] == "kernel_shap" and set(answer["explanation"]) == {
+        "x0",
+        "x1",
+        "x2",
+        "x3",
+    }
