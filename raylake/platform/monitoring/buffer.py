@@ -25,7 +25,7 @@ from typing import Any
 from uuid import uuid4
 
 import polars as pl
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -144,9 +144,9 @@ class CaptureBuffer:
             return {model_id for model_id in session.exec(query).all() if model_id is not None}
 
     def _write(self, model_id: int, calls: list[_Call]) -> None:
+        table = self._tables.pop(model_id, None)
         try:
             frame = frame_of(calls)
-            table = self._tables.get(model_id)
             inputs = _inputs(calls)
             if table is None:
                 table = capture.open_table(self._ctx, self._engine, calls[-1].version, inputs)
@@ -154,21 +154,22 @@ class CaptureBuffer:
                 table = capture.evolve(table, inputs)
             capture.append(table, [frame])
             self._tables[model_id] = table
-        except (capture.ModelGone, NoSuchTableError):  # its model or tenant was deleted meanwhile
-            log.info("dropped %d captured calls of deleted model %s", len(calls), model_id)
-            self._tables.pop(model_id, None)
-        except (CommitFailedException, OSError, OperationalError) as exc:
-            if isinstance(exc, OperationalError) and not store_unavailable(exc):
+        except capture.ModelGone:  # its tenant was deleted meanwhile
+            log.info("dropped %d captured calls of model %s: its tenant is gone", len(calls), model_id)
+        except Exception as exc:
+            if table is not None and _dropped(self._ctx, table):
+                # Dropped since we cached it (its model deleted): the files this append wrote went with
+                # the folder; the next flush drops the calls, or makes the table anew if the model lives.
+                self._requeue(calls)
+            elif isinstance(exc, CommitFailedException | OSError) or (
+                isinstance(exc, OperationalError) and store_unavailable(exc)
+            ):
+                log.warning(
+                    "could not append %d captured calls of model %s (%s); kept", len(calls), model_id, exc
+                )
+                self._requeue(calls)
+            else:
                 log.exception("captured rows of model %s refused; dropped %d calls", model_id, len(calls))
-                return
-            log.warning(
-                "could not append %d captured calls of model %s (%s); kept", len(calls), model_id, exc
-            )
-            self._tables.pop(model_id, None)
-            self._requeue(calls)
-        except Exception:
-            log.exception("captured rows of model %s refused; dropped %d calls", model_id, len(calls))
-            self._tables.pop(model_id, None)
 
     def _requeue(self, calls: list[_Call]) -> None:
         """Put calls back in front of what came meanwhile, within the bound (the oldest go first)."""
@@ -208,6 +209,14 @@ class CaptureBuffer:
         self.flush()
         if self._rows:
             log.error("capture closed with %d rows it could not append", self._rows)
+
+
+def _dropped(ctx: Lake, table: Table) -> bool:
+    """Whether the table is gone from the catalog (its leftovers removed); False when that is unknown."""
+    try:
+        return capture.discard_leftovers(ctx, table)
+    except Exception:
+        return False
 
 
 def _inputs(calls: Sequence[_Call]) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ files it wrote. Drift and live accuracy read the table back with ``read_captured
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -29,6 +30,7 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.fs as pafs
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import Schema
@@ -299,6 +301,18 @@ def forget_table(session: Session, model_id: int) -> None:
             LakeTable.namespace == NAMESPACE, LakeTable.name == prediction_log_table(model_id)
         )
     )
+
+
+def discard_leftovers(ctx: lake.Lake, table: Table) -> bool:
+    """After an append failed: whether its table was dropped meanwhile (its model deleted), and if so the
+    files the append wrote are removed with the folder (only a deleted model's table is dropped, and
+    its folder is not reused: model ids never are)."""
+    if ctx.catalog.table_exists(table.name()):
+        return False
+    fs, path = pafs.FileSystem.from_uri(table.location())
+    with contextlib.suppress(OSError):
+        fs.delete_dir(path)
+    return True
 
 
 def drop_table(ctx: lake.Lake, model_id: int) -> None:

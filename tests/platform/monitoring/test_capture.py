@@ -224,3 +224,20 @@ def test_duckdb_reads_the_captured_predictions(engine, ctx, model):
         con.sql(f"select _version, _source, _prediction, _probability from ({query})").fetchall()
         == [(1, "realtime", "true", 0.8)] * 2
     )
+
+
+def test_an_append_racing_the_tables_drop_leaves_no_files(engine, ctx, model):
+    """The table is dropped after a flush cached it (as a model's delete does, between a flush's flag
+    check and its append): the append fails, the files it wrote go with the folder and its rows wait
+    for the next flush, which makes the table anew here since the model (in this test) still captures."""
+    predictor, run = model
+    buf = buffer(ctx, engine)
+    buf.add(run, source=CaptureSource.REALTIME, caller="ann", rows=[ROW], results=[ANSWER])
+    buf.flush()
+    table = lake.load(ctx.catalog, "gold", prediction_log_table(predictor.id))
+    capture.drop_table(ctx, predictor.id)
+    buf.add(run, source=CaptureSource.REALTIME, caller="bob", rows=[ROW], results=[ANSWER])
+    buf.flush()
+    assert buf.pending_rows == 1 and not lake.local_path(table.location()).exists()
+    buf.flush()
+    assert capture.read_captured(ctx, predictor.id)["_caller"].to_list() == ["bob"]
