@@ -124,7 +124,8 @@ def raylake_check(table: Table, baseline: drift.Baseline) -> tuple[float, dict[s
 
 
 def plain_polars(table: Table, baseline: drift.Baseline) -> tuple[float, dict[str, float], int]:
-    """A plain script: read the window's columns with polars, bin each with numpy, PSI by hand."""
+    """A plain script: read the window's columns with polars, bin each with numpy (its present values),
+    PSI by hand."""
     started = time.perf_counter()
     columns = [*baseline.columns, *([baseline.prediction] if baseline.prediction else [])]
     frame = (
@@ -146,13 +147,13 @@ def plain_polars(table: Table, baseline: drift.Baseline) -> tuple[float, dict[st
             counts = np.bincount(
                 np.searchsorted(column.edges, present, side="left"), minlength=len(column.edges) + 1
             )
-            observed = np.append(counts, values.null_count())
+            observed = counts
         else:
             found = dict(series.drop_nulls().value_counts().iter_rows())
             named = [found.get(category, 0) for category in column.categories]
             other = series.len() - series.null_count() - sum(named)
-            observed = np.array([*named, other, series.null_count()])
-        expected = np.asarray(column.counts, dtype=np.float64)
+            observed = np.array([*named, other])
+        expected = np.asarray(column.counts[:-1], dtype=np.float64)  # present values (missing: last)
         p = np.maximum(expected / expected.sum(), 1e-4)
         q = np.maximum(observed / observed.sum(), 1e-4)
         scores[column.name] = float(np.sum((q - p) * np.log(q / p)))

@@ -22,6 +22,11 @@ Methods and their default thresholds (a column drifts when its score passes its 
   drift when p < 0.05 after a Bonferroni correction over the columns tested together (0.05 / k), so
   twenty columns from the training distribution raise nothing 95% of the time, not 36%.
 
+Every method compares the distributions of the values present: the share of missing values is shown
+beside the score (the sample's and the baseline's) but raises nothing by itself, since training data may
+hold missing values that real-time requests, which must send every input, never do. A column with no
+value present in the sample scores 0.
+
 The prediction's distribution is tested like a column; the verdict is ``drift`` when any column or the
 prediction drifts, ``insufficient_data`` under ``min_rows``.
 """
@@ -241,7 +246,7 @@ def js_distance(expected: np.ndarray, observed: np.ndarray) -> float:
 
 
 def ks(expected: np.ndarray, observed: np.ndarray) -> tuple[float, float | None]:
-    """Two-sample KS statistic over ordered bins (missing values left out) and its asymptotic p-value."""
+    """Two-sample KS statistic over ordered bins and its asymptotic p-value."""
     e = np.asarray(expected, dtype=np.float64)
     o = np.asarray(observed, dtype=np.float64)
     n, m = e.sum(), o.sum()
@@ -284,6 +289,7 @@ class ColumnScore:
     drifted: bool
     rows: int
     missing_share: float
+    baseline_missing_share: float
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -296,6 +302,7 @@ class ColumnScore:
             "drifted": self.drifted,
             "rows": self.rows,
             "missing_share": round(self.missing_share, 6),
+            "baseline_missing_share": round(self.baseline_missing_share, 6),
         }
 
 
@@ -345,22 +352,24 @@ def score(
     tested together (chi-square's Bonferroni correction)."""
     used = method_for(method, column.kind)
     limit = threshold if threshold is not None and used == method else DEFAULT_THRESHOLDS[used]
-    expected = np.asarray(column.counts, dtype=np.int64)
+    counts = np.asarray(column.counts, dtype=np.int64)
     observed = np.asarray(observed, dtype=np.int64)
-    p_value: float | None = None
-    if used == DriftMethod.PSI:
-        value = psi(expected, observed)
-    elif used == DriftMethod.JS:
-        value = js_distance(expected, observed)
-    elif used == DriftMethod.KS:
-        value, p_value = ks(expected[:-1], observed[:-1])
-    else:
-        value, p_value = chi2(expected, observed)
+    expected, present = counts[:-1], observed[:-1]  # the values present: the missing bin is shown apart
+    value, p_value = 0.0, None
+    if present.sum() and expected.sum():
+        if used == DriftMethod.PSI:
+            value = psi(expected, present)
+        elif used == DriftMethod.JS:
+            value = js_distance(expected, present)
+        elif used == DriftMethod.KS:
+            value, p_value = ks(expected, present)
+        else:
+            value, p_value = chi2(expected, present)
     if used in P_VALUE_METHODS:
         drifted = p_value is not None and p_value < limit / max(tests, 1)
     else:
         drifted = value > limit
-    total = int(observed.sum())
+    total, baseline_total = int(observed.sum()), int(counts.sum())
     return ColumnScore(
         name=column.name,
         kind=column.kind,
@@ -371,6 +380,7 @@ def score(
         drifted=bool(drifted),
         rows=total,
         missing_share=float(observed[-1] / total) if total else 0.0,
+        baseline_missing_share=float(counts[-1] / baseline_total) if baseline_total else 0.0,
     )
 
 

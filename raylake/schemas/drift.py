@@ -86,6 +86,7 @@ class ColumnDrift(BaseModel):
     drifted: bool
     rows: int
     missing_share: float
+    baseline_missing_share: float = 0.0
 
 
 class DriftReportPublic(BaseModel):

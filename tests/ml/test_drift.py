@@ -74,6 +74,25 @@ def test_the_baselines_own_distribution_raises_nothing(baseline: drift.Baseline,
     assert {c.name: c.method for c in result.columns}["plan"] == drift.method_for(method, "categorical")
 
 
+def test_missing_values_are_shown_apart_and_raise_nothing(baseline: drift.Baseline) -> None:
+    holes = frame(5_000, seed=8).with_columns(pl.lit(None, pl.Float64).alias("x"), pl.lit(None).alias("plan"))
+    result = drift.check(baseline, holes.lazy(), min_rows=100)
+    assert result.status == DriftStatus.OK
+    x = result.columns[0]
+    assert (x.score, x.missing_share, x.baseline_missing_share) == (0.0, 1.0, 0.0)
+    with_holes = drift.Baseline(
+        drift.fit_bins(
+            frame(2_000, seed=9).with_columns(
+                pl.when(pl.int_range(pl.len()) % 10 == 0).then(None).otherwise(pl.col("y")).alias("y")
+            ),
+            KINDS,
+        )
+    )
+    complete = drift.check(with_holes, frame(2_000, seed=10).lazy())  # real time sends every input
+    y = next(c for c in complete.columns if c.name == "y")
+    assert not y.drifted and y.missing_share == 0.0 and y.baseline_missing_share == pytest.approx(0.1)
+
+
 def test_too_few_rows_is_insufficient_data_with_the_scores_still_given(baseline: drift.Baseline) -> None:
     result = drift.check(baseline, frame(50, seed=5).lazy(), min_rows=100)
     assert result.status == DriftStatus.INSUFFICIENT_DATA and result.rows == 50 and len(result.columns) == 4
