@@ -99,11 +99,16 @@ INPUT_TYPES: dict[str, tuple[IcebergType, pl.DataType]] = {
 }
 # Concurrent appenders (API replicas, batch jobs) retry a lost commit race this many times, waiting
 # 20 ms doubling to 2 s between tries (pyiceberg's own loop, with jitter).
+# Old metadata files are deleted as commits go (20 kept), and old snapshots expired (``KEEP_SNAPSHOTS``):
+# a table appended every few seconds would otherwise rewrite an ever longer history at each commit.
 TABLE_PROPERTIES = {
     "commit.retry.num-retries": "12",
     "commit.retry.min-wait-ms": "20",
     "commit.retry.max-wait-ms": "2000",
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
 }
+KEEP_SNAPSHOTS = 20
 SCHEMA_RETRIES = 8
 MODEL_INPUTS = ("Feature", "Time")
 
@@ -247,14 +252,34 @@ def conform(table: Table, frame: pl.DataFrame) -> pa.Table:
 
 
 def append(table: Table, frames: Iterable[pl.DataFrame]) -> int:
-    """Append the frames as one commit (retried against concurrent writers); the rows appended."""
+    """Append the frames as one commit (retried against concurrent writers), then trim the table's
+    history; the rows appended."""
     rows = 0
     with table.transaction() as tx:
         for frame in frames:
             if frame.height:
                 tx.append(conform(table, frame))
                 rows += frame.height
+    expire_snapshots(table)
     return rows
+
+
+def expire_snapshots(table: Table) -> None:
+    """Past twice ``KEEP_SNAPSHOTS`` snapshots, expire all but the newest ``KEEP_SNAPSHOTS`` (the log is
+    read at its current snapshot; no one travels back in it). Another writer's concurrent commit wins:
+    the next append tries again."""
+    snapshots = sorted(table.snapshots(), key=lambda snapshot: snapshot.timestamp_ms)
+    if len(snapshots) <= 2 * KEEP_SNAPSHOTS:
+        return
+    current = table.current_snapshot()
+    old = [s.snapshot_id for s in snapshots[:-KEEP_SNAPSHOTS] if current is None or s != current]
+    try:
+        table.maintenance.expire_snapshots().by_ids(old).commit()
+    except CommitFailedException:
+        log.debug("snapshot expiry of %s lost to a concurrent commit", table.name())
+
+
+_to_json = json.JSONEncoder(separators=(",", ":")).encode  # made once: json.dumps makes one per call
 
 
 def outputs(
@@ -278,7 +303,7 @@ def outputs(
     chosen = probabilities.get(text) if text is not None else None
     if chosen is None:
         chosen = max(probabilities.values())
-    return text, number, float(chosen), json.dumps(probabilities, separators=(",", ":"))
+    return text, number, float(chosen), _to_json(probabilities)
 
 
 def parse_input(data_type: str, value: Any) -> Any:

@@ -241,3 +241,15 @@ def test_an_append_racing_the_tables_drop_leaves_no_files(engine, ctx, model):
     assert buf.pending_rows == 1 and not lake.local_path(table.location()).exists()
     buf.flush()
     assert capture.read_captured(ctx, predictor.id)["_caller"].to_list() == ["bob"]
+
+
+def test_the_tables_history_is_trimmed(engine, ctx, model):
+    """Appended every few seconds, a table keeps at most twice KEEP_SNAPSHOTS snapshots, and every row."""
+    predictor, run = model
+    version = capture.model_version(run)
+    table = capture.open_table(ctx, engine, version, version.inputs)
+    appends = 2 * capture.KEEP_SNAPSHOTS + 1
+    for i in range(appends):
+        capture.append(table, [pl.DataFrame({"_request_id": [str(i)], "_model_id": [predictor.id]})])
+    assert len(table.refresh().snapshots()) == capture.KEEP_SNAPSHOTS
+    assert capture.count_captured(ctx, predictor.id) == appends
