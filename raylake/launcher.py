@@ -156,12 +156,29 @@ def stop_session(session_name: str) -> int:
     return len(procs)
 
 
+def _stop_serve(settings: Settings) -> None:
+    """Shut Serve down first, so every replica stops gracefully: an API replica's shutdown appends the
+    predictions its capture buffer still holds (ending its process loses them)."""
+    if not _reachable(settings.ray_address):
+        return
+    try:
+        import ray
+        from ray import serve
+
+        _connect(settings)
+        serve.shutdown()  # waits up to 30 s for the replicas to stop
+        ray.shutdown()  # this driver leaves before the cluster's processes are ended
+    except Exception as exc:  # an unhealthy head: its processes are ended below all the same
+        log.warning("could not stop Serve gracefully: %s", exc)
+
+
 def down(settings: Settings) -> None:
     """Stop the Ray head `up` started, and only it: `ray stop` would end every Ray cluster on the machine."""
     session_file = _session_file(settings)
     if not session_file.exists():
         print("raylake did not start a Ray head here; nothing to stop")
         return
+    _stop_serve(settings)
     count = stop_session(session_file.read_text().strip())
     session_file.unlink()
     print(f"stopped raylake and its Ray head ({count} processes)")
