@@ -73,7 +73,7 @@ async def predict_call(
     """The deployment a predict call names (404 before anything is recorded: no deployment, no log),
     then the call's record in its operations log: caller, status code, latency, rows, error."""
     started = time.perf_counter()
-    call = predict.Call(await run_in_threadpool(_target, request, principal, deployment_id))
+    call = predict.Call(principal, await run_in_threadpool(_target, request, principal, deployment_id))
     code, error = 200, None
     try:
         yield call

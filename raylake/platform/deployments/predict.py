@@ -45,8 +45,9 @@ class Target:
 
 @dataclass
 class Call:
-    """One predict call in progress: its deployment, and how many rows it sent once known."""
+    """One predict call in progress: its caller, its deployment, and how many rows it sent once known."""
 
+    principal: Principal
     target: Target
     rows: int = 0
 
@@ -90,7 +91,6 @@ async def predict(
     settings: Settings,
     gateway: ServeGateway,
     capture: CaptureBuffer,
-    principal: Principal,
     call: Call,
     body: DeploymentPredict,
 ) -> DeploymentPrediction:
@@ -111,7 +111,7 @@ async def predict(
         capture.add(
             run,
             source=CaptureSource.DEPLOYMENT,
-            caller=principal.username,
+            caller=call.principal.username,
             rows=parsed,
             sent=rows,
             results=results,

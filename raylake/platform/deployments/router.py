@@ -102,7 +102,6 @@ async def predict_deployment(
     request: Request,
     settings: SettingsDep,
     gateway: GatewayDep,
-    principal: InferenceRun,
     call: PredictCall,
     body: DeploymentPredict,
 ) -> DeploymentPrediction:
@@ -112,7 +111,6 @@ async def predict_deployment(
         settings=settings,
         gateway=gateway,
         capture=request.app.state.capture,
-        principal=principal,
         call=call,
         body=body,
     )
