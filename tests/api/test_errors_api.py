@@ -146,6 +146,7 @@ def test_every_route_declares_a_permission(api):
         "/api/v1/train/shap-result",
         "/api/v1/inference/batch-result",
         "/api/v1/models/surrogate-result",
+        "/api/v1/models/drift-result",
         "/api/v1/models/{model_id}/versions/{version}/training-complete",
         "/api/v1/models/{model_id}/versions/{version}/training-failure",
     }
