@@ -177,7 +177,7 @@ def _owned(session: Session, tenant_id: str, name: str) -> None:
 
 
 def open_table(
-    ctx: lake.Lake, engine: Engine, version: ModelVersion, inputs: Iterable[tuple[str, str]]
+    ctx: lake.Lake, engine: Engine, version: ModelVersion, inputs: Sequence[tuple[str, str]]
 ) -> Table:
     """The model's capture table with a column for each of ``inputs``: created (owned first) when
     missing, evolved when a version brought new inputs."""
@@ -195,7 +195,7 @@ def open_table(
                     raise ModelGone(f"model {version.model_id}'s tenant is gone") from None
         table = ctx.catalog.create_table_if_not_exists(
             lake.identifier(NAMESPACE, name),
-            schema=table_schema(list(inputs)),
+            schema=table_schema(inputs),
             partition_spec=PARTITION,
             properties=TABLE_PROPERTIES,
         )
