@@ -4,6 +4,7 @@ rows join them; capture off captures nothing; another tenant gets a 404."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -128,8 +129,11 @@ def test_a_batch_is_captured_and_capture_can_be_turned_off(model: Model):
     assert submitted.status_code == 202, submitted.text
     result = wait_for_batch(api, headers, submitted.json()["prediction_id"])
     assert result["status"] == "completed", result["error"]
-    newest = captured(model, limit=1)
-    assert newest["total"] == before + 250  # the job appends once its result is accepted
+    # the batch appends its rows once its result is accepted, so they may land just after "completed"
+    deadline = time.monotonic() + 120
+    while (newest := captured(model, limit=1))["total"] < before + 250 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert newest["total"] == before + 250
     assert newest["items"][0]["source"] == "batch" and newest["items"][0]["inputs"]["Plan"]
 
     off = api.client.patch(
