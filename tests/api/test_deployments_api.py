@@ -110,6 +110,9 @@ def test_a_placed_deployment_runs_predicts_and_logs_every_call(trained: Trained)
     assert all(o["caller"] == trained.username and o["latency_ms"] > 0 for o in ops["items"])
     by_owner = client.get(f"{URL}/operations", params={"owner": trained.username}, headers=headers).json()
     assert [o["id"] for o in by_owner["items"]] == [o["id"] for o in ops["items"]]
+    # every predicted row is captured in the model's lake table too (docs/capture.md); refused calls are not
+    captured = client.get(f"/api/v1/models/{trained.model['id']}/predictions", headers=headers).json()
+    assert [p["source"] for p in captured["items"]] == ["deployment"] * 3
 
     # another tenant: no such deployment, nothing of it in its log
     assert client.get(f"{URL}/{did}", headers=outsider).status_code == 404
