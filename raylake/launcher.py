@@ -127,13 +127,21 @@ def _session_file(settings: Settings) -> Path:
     return settings.data_dir / "ray_session"
 
 
-def cluster_processes(session_name: str) -> list[psutil.Process]:
-    """Every process of one Ray session: those naming it on their command line, and their children."""
+def cluster_processes(session_name: str, gcs_address: str | None = None) -> list[psutil.Process]:
+    """Every process of one Ray session: those naming it on their command line, and their children; with
+    ``gcs_address``, also the head's Ray Client server, which names only the GCS it serves (it outlived
+    `make stop` before)."""
     if not session_name.startswith("session_"):  # "" names every process on the machine
         raise ValueError(f"not a Ray session name: {session_name!r}")
     roots = []
     for proc in psutil.process_iter(["cmdline"]):
-        if any(session_name in part for part in proc.info["cmdline"] or []):
+        cmdline = proc.info["cmdline"] or []
+        client_server = (
+            gcs_address is not None
+            and "ray.util.client.server" in cmdline
+            and f"--address={gcs_address}" in cmdline
+        )
+        if client_server or any(session_name in part for part in cmdline):
             roots.append(proc)
     found = {p.pid: p for p in roots}
     for proc in roots:
@@ -143,9 +151,9 @@ def cluster_processes(session_name: str) -> list[psutil.Process]:
     return list(found.values())
 
 
-def stop_session(session_name: str) -> int:
+def stop_session(session_name: str, gcs_address: str | None = None) -> int:
     """End every process of one Ray session (SIGTERM, then SIGKILL after 15 s); returns how many."""
-    procs = cluster_processes(session_name)
+    procs = cluster_processes(session_name, gcs_address)
     for proc in procs:
         with contextlib.suppress(psutil.Error):
             proc.terminate()
@@ -179,7 +187,7 @@ def down(settings: Settings) -> None:
         print("raylake did not start a Ray head here; nothing to stop")
         return
     _stop_serve(settings)
-    count = stop_session(session_file.read_text().strip())
+    count = stop_session(session_file.read_text().strip(), settings.ray_address)
     session_file.unlink()
     print(f"stopped raylake and its Ray head ({count} processes)")
 

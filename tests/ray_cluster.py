@@ -109,7 +109,7 @@ class LocalRay:
 
         ray.shutdown()
         if self.session_name:  # the head may have failed to start
-            stop_session(self.session_name)
+            stop_session(self.session_name, CLUSTER_SETTINGS.ray_address)
         shutil.rmtree(ROOT, ignore_errors=True)
         shutil.rmtree(haproxy_dir(CLUSTER_SETTINGS), ignore_errors=True)
         shutil.rmtree(ray_temp_dir(CLUSTER_SETTINGS), ignore_errors=True)
