@@ -81,6 +81,7 @@ def _connect(settings: Settings) -> str:
 
 
 def deploy(settings: Settings, *, started_head: bool) -> None:
+    """Deploy (or redeploy in place) the platform's Serve application on the running head."""
     from ray import serve
 
     from raylake.serve_apps.app_builder import APP_NAME, api_application, prepare
@@ -94,6 +95,7 @@ def deploy(settings: Settings, *, started_head: bool) -> None:
 
 
 def wait_healthy(settings: Settings, timeout_s: float = HEALTH_TIMEOUT_S) -> float:
+    """Poll the health check until it answers; the seconds it took (SystemExit after ``timeout_s``)."""
     url = f"http://{settings.host}:{settings.port}/api/v1/utils/health-check/"
     start = time.monotonic()
     while time.monotonic() - start < timeout_s:
@@ -107,6 +109,7 @@ def wait_healthy(settings: Settings, timeout_s: float = HEALTH_TIMEOUT_S) -> flo
 
 
 def up(settings: Settings) -> None:
+    """`make run`: start a local head if none is reachable, migrate and seed, deploy, wait until healthy."""
     t0 = time.monotonic()
     started_head = not _reachable(settings.ray_address)
     if started_head:
@@ -193,6 +196,7 @@ def down(settings: Settings) -> None:
 
 
 def status(settings: Settings) -> None:
+    """`make status`: print what the health check answers."""
     url = f"http://{settings.host}:{settings.port}/api/v1/utils/health-check/"
     try:
         resp = httpx.get(url, timeout=3.0)
@@ -203,6 +207,7 @@ def status(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The launcher's command line: up, down or status."""
     parser = argparse.ArgumentParser(prog="raylake.launcher")
     parser.add_argument("command", choices=["up", "down", "status"])
     args = parser.parse_args(argv)

@@ -44,6 +44,7 @@ def operation_log(request: Request) -> OperationLog:
 
 
 async def get_operation_log(request: Request) -> OperationLog:
+    """The operations log of this API replica, as a route dependency."""
     return operation_log(request)
 
 

@@ -19,6 +19,7 @@ DEFAULT_PROJECT = "default"
 
 
 def new_uid() -> str:
+    """A fresh UUID (text) that names a row to clients for good."""
     return str(uuid4())
 
 
