@@ -196,6 +196,21 @@ curl $API/models/$MODEL_ID/versions/production/describe -H "$AUTH"   # features,
 curl -X POST $API/models/$MODEL_ID/versions/production/infer -H "$AUTH" -H 'Content-Type: application/json' \
   -d '{"Tenure": 5, "Monthly": 20.5, "Plan": "Basic", "Joined": "2020-01-15"}'   # {"prediction": ..., ...}
 
+step "Monitoring: every prediction is captured in the lake, and each answer's capture_id names its row.
+True outcomes sent back as feedback give live accuracy per version and day against the test figures (a drop
+past feedback.max_drop over feedback.min_rows labels marks the model degraded); drift compares the captured
+inputs with the version's training baseline."
+CAPTURE_ID=$(curl -X POST $API/models/$MODEL_ID/versions/production/infer -H "$AUTH" \
+  -H 'Content-Type: application/json' \
+  -d '{"CustomerID": "C-1001", "Tenure": 3, "Monthly": 80, "Plan": "Basic", "Joined": "2024-02-01"}' \
+  | field capture_id)
+curl "$API/models/$MODEL_ID/predictions?limit=2" -H "$AUTH"      # newest first: inputs, outputs, caller
+curl -X PATCH $API/models/$MODEL_ID -H "$AUTH" -H 'Content-Type: application/json' \
+  -d '{"feedback": {"metric": "accuracy", "max_drop": 0.1, "min_rows": 50}}'
+curl -X POST $API/models/$MODEL_ID/feedback -H "$AUTH" -H 'Content-Type: application/json' \
+  -d "{\"labels\": [{\"capture_id\": \"$CAPTURE_ID\", \"label\": true}]}"   # live accuracy, per day
+curl "$API/models/$MODEL_ID/drift?window=24h" -H "$AUTH"   # per-input scores; insufficient_data below min_rows
+
 step "Models trained elsewhere: the model factory reads the churn table's columns; a scikit-learn pipeline
 saved with skops (never pickle) is uploaded, registered with its signature, served, explained, and given a
 surrogate whose TreeSHAP explains it afterwards."

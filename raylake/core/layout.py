@@ -39,3 +39,8 @@ def artifacts_prefix(tenant_id: str, model_id: int) -> str:
 def prediction_log_table(model_id: int) -> str:
     """The gold table (in namespace ``gold``) where a registered model's predictions are captured."""
     return f"prediction_log_{model_id}"
+
+
+def feedback_table(model_id: int) -> str:
+    """The gold table where the true labels sent for a model's captured predictions are kept."""
+    return f"feedback_{model_id}"

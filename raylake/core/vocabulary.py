@@ -156,6 +156,27 @@ class EventType(StrEnum):
     BATCH_COMPLETED = "batch.completed"
     SHAP_COMPLETED = "shap.completed"
     DRIFT_DETECTED = "drift.detected"
+    ACCURACY_DROPPED = "accuracy.dropped"
+
+
+class LiveMetric(StrEnum):
+    """What live accuracy (feedback on captured predictions) measures and watches."""
+
+    ACCURACY = "accuracy"
+    F1_SCORE = "f1_score"
+    R2 = "r2"
+    RMSE = "rmse"
+    MAE = "mae"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether a larger figure is a better model (errors are smaller when better)."""
+        return self not in (LiveMetric.RMSE, LiveMetric.MAE)
+
+    @property
+    def for_regression(self) -> bool:
+        """Whether the figure measures a regression (else a classification)."""
+        return self in (LiveMetric.R2, LiveMetric.RMSE, LiveMetric.MAE)
 
 
 class DeliveryStatus(StrEnum):

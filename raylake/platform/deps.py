@@ -58,6 +58,7 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
 # scope="function": commit before the response is sent, so a client's next request sees the write.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 JobsDep = Annotated[RayJobs, Depends(get_jobs)]
 BearerDep = Annotated[str | None, Depends(_bearer)]

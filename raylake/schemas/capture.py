@@ -10,6 +10,7 @@ class CapturedPrediction(BaseModel):
     """One predicted row: who asked, when, through which route, what the version answered, and the
     row's inputs (and Id columns) by name."""
 
+    capture_id: str | None  # None: captured before rows were numbered
     request_id: str
     ts: datetime
     model_id: int

@@ -59,8 +59,12 @@ class ForecastResponse(BaseModel):
     forecast: list[ForecastPoint]
 
 
+CAPTURE_ID = "The captured row's id (when the model captures predictions): send it back as feedback"
+
+
 class RowPrediction(BaseModel):
     prediction: Any
+    capture_id: str | None = Field(None, description=CAPTURE_ID)
     probabilities: dict[str, float] | None = None
     explanation: dict[str, float] | None = None
     explanation_method: ExplainMethod | None = Field(
@@ -80,6 +84,7 @@ class PredictResponse(BaseModel):
     target: str
     accuracy: float | None
     prediction: Any = None
+    capture_id: str | None = Field(None, description=CAPTURE_ID)
     probabilities: dict[str, float] | None = None
     explanation: dict[str, float] | None = None
     explanation_method: ExplainMethod | None = None

@@ -9,6 +9,7 @@ from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.schemas.common import Strict
 from raylake.schemas.drift import DriftSettings
 from raylake.schemas.factory import ColumnsSchema, ColumnsSchemaIn, ModelSpec
+from raylake.schemas.feedback import FeedbackSettings
 from raylake.schemas.inference import FeatureValue
 from raylake.schemas.training import PredictorName, TrainResultBody
 
@@ -105,6 +106,9 @@ class ModelUpdate(Strict):
     spec: ModelSpec | None = None
     capture_predictions: bool | None = None
     drift: DriftSettings | None = Field(None, description="Drift checks: sent whole, replaces the settings")
+    feedback: FeedbackSettings | None = Field(
+        None, description="Live accuracy from feedback: sent whole, replaces the settings"
+    )
 
     model_config = BY_ALIAS
 
@@ -145,6 +149,7 @@ class ModelPublic(BaseModel):
     spec: ModelSpec | None = None
     capture_predictions: bool = True
     drift: DriftSettings | None = None
+    feedback: FeedbackSettings | None = None
 
     model_config = BY_ALIAS
 

@@ -303,6 +303,7 @@ class _Captured:
         self.path, self.version = path, plan.capture
         self.request_id, self.caller, self.ts = f"batch-{prediction.id}", prediction.created_by, utcnow()
         self.writer: pq.ParquetWriter | None = None
+        self.rows = 0  # the next block's first row in the batch's result
 
     def write(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Write the block's captured rows; the block without the columns it carried for them."""
@@ -317,7 +318,9 @@ class _Captured:
             caller=self.caller,
             prediction=PREDICTION,
             probability=PROBABILITY,
+            first_row=self.rows,
         ).to_arrow()
+        self.rows += frame.height
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.path, rows.schema, compression="zstd")
         self.writer.write_table(rows, row_group_size=lake.ROW_GROUP)

@@ -121,6 +121,39 @@ def test_pages_by_time_and_version_and_walls(model: Model):
     assert api.client.get(url, headers=model.outsider).status_code == 404
 
 
+def test_answers_carry_capture_ids_that_feedback_labels(model: Model):
+    api, headers = model.api, model.headers
+    rows = [{**ROW, "CustomerID": f"F{i}"} for i in range(4)]
+    resp = api.client.post(
+        f"/api/v1/models/{model.model_id}/versions/v1/infer", json={"instances": rows}, headers=headers
+    )
+    assert resp.status_code == 200, resp.text
+    answers = resp.json()["predictions"]
+    ids = [a["capture_id"] for a in answers]
+    assert len(set(ids)) == 4 and ids[0].endswith(".0") and ids[3].endswith(".3")
+    one = api.client.post(
+        "/api/v1/inference/", json={"train_id": model.train_id, "features": ROW}, headers=headers
+    ).json()
+    assert one["capture_id"].endswith(".0") and one["capture_id"].rpartition(".")[0] not in ids[0]
+
+    url = f"/api/v1/models/{model.model_id}/feedback"
+    labels = [{"capture_id": c, "label": a["prediction"]} for c, a in zip(ids, answers, strict=True)]
+    wrong = "false" if str(one["prediction"]).lower() == "true" else "true"
+    labels.append({"capture_id": one["capture_id"], "label": wrong})
+    sent = api.client.post(url, json={"labels": labels}, headers=headers)
+    assert sent.status_code == 200, sent.text
+    report = sent.json()
+    assert (report["received"], report["matched"], report["metric"]) == (5, 5, "accuracy")
+    [version] = report["versions"]
+    assert version["rows"] == 5 and version["metrics"]["accuracy"] == pytest.approx(0.8)
+    assert version["test_metrics"]["accuracy"] is not None and version["days"][0]["rows"] == 5
+    assert api.client.get(url, headers=headers).json()["versions"] == report["versions"]
+
+    assert api.client.post(url, json={}, headers=headers).status_code == 422
+    assert api.client.post(url, json={"labels": labels}, headers=model.outsider).status_code == 404
+    assert api.client.get(url, headers=model.outsider).status_code == 404
+
+
 def test_a_batch_is_captured_and_capture_can_be_turned_off(model: Model):
     api, headers = model.api, model.headers
     before = captured(model, limit=1)["total"]

@@ -19,7 +19,7 @@ from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.loading import model_id
 from raylake.platform.inference.realtime import check_preprocess, not_forecasting, prepare_rows
 from raylake.platform.monitoring.buffer import CaptureBuffer
-from raylake.platform.monitoring.capture import CaptureSource
+from raylake.platform.monitoring.capture import CaptureSource, stamp
 from raylake.platform.registry.lifecycle import check_usable
 from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal
@@ -108,7 +108,7 @@ async def predict(
         parsed = prepare_rows(run, rows)
     results = await gateway.predict(call.target.key, call.target.app_name, parsed, body.explain)
     if call.target.model.capture_predictions:
-        capture.add(
+        request_id = capture.add(
             run,
             source=CaptureSource.DEPLOYMENT,
             caller=call.principal.username,
@@ -117,6 +117,7 @@ async def predict(
             results=results,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+        stamp(results, request_id)
     return DeploymentPrediction(
         deployment_id=call.target.deployment_id,
         model_id=call.target.model_id,

@@ -19,6 +19,7 @@ from raylake.platform.db import session_scope
 from raylake.platform.inference import service
 from raylake.platform.inference.gateway import ServeGateway
 from raylake.platform.inference.log import PredictionLog
+from raylake.platform.monitoring import capture
 from raylake.platform.monitoring.buffer import CaptureBuffer
 from raylake.platform.monitoring.capture import CaptureSource
 from raylake.platform.tenancy import Principal
@@ -38,7 +39,8 @@ async def predict(
     body: PredictRequest,
     source: CaptureSource = CaptureSource.REALTIME,
 ) -> tuple[service.Prepared, list[dict[str, Any]]]:
-    """Predict the request's rows with its model's replicas, log the call and capture its rows."""
+    """Predict the request's rows with its model's replicas, log the call and capture its rows (each
+    answered row then carries its ``capture_id``)."""
     started = time.perf_counter()
     state = request.app.state
     settings: Settings = state.settings
@@ -56,8 +58,8 @@ async def predict(
     results = await gateway.predict(prepared.key, prepared.app_name, prepared.rows, body.explain)
     run = prepared.run
     if prepared.predictor.capture_predictions:
-        capture: CaptureBuffer = state.capture
-        capture.add(
+        buffer: CaptureBuffer = state.capture
+        request_id = buffer.add(
             run,
             source=source,
             caller=principal.username,
@@ -66,6 +68,7 @@ async def predict(
             results=results,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+        capture.stamp(results, request_id)
     prediction_log.record(
         tenant_id=run.tenant_id,
         train_id=run.id,  # type: ignore[arg-type]

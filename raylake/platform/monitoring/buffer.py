@@ -235,6 +235,7 @@ def _inputs(calls: Sequence[_Call]) -> list[tuple[str, str]]:
 def frame_of(calls: Sequence[_Call]) -> pl.DataFrame:
     """The calls' rows as one frame of the capture table's columns (a row per predicted row)."""
     request_ids: list[str] = []
+    places: list[int] = []
     stamps: list[datetime] = []
     model_ids: list[int] = []
     train_ids: list[int] = []
@@ -251,6 +252,7 @@ def frame_of(calls: Sequence[_Call]) -> pl.DataFrame:
         n = len(call.rows)
         v = call.version
         request_ids += [call.request_id] * n
+        places.extend(range(n))
         stamps += [datetime.fromtimestamp(call.ts, UTC)] * n
         model_ids += [v.model_id] * n
         train_ids += [v.train_id] * n
@@ -291,6 +293,7 @@ def frame_of(calls: Sequence[_Call]) -> pl.DataFrame:
         "_prediction_value": values,
         "_probability": chosen,
         "_probabilities": probabilities,
+        "_row": places,
     }
     meta = pl.DataFrame([pl.Series(name, reserved[name], dtype=kind) for name, _, kind in capture.RESERVED])
     if not schema:

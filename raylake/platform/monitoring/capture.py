@@ -2,12 +2,13 @@
 
 One Iceberg table per registered model, ``gold.prediction_log_<model id>`` (``core/layout.py``; model
 ids are never reused), partitioned by ``day(_ts)``: a row per predicted row with the request's id,
-time (UTC), model, run, version, caller and source, the call's latency, the prediction (as text, as a
-number for regression, the predicted class's probability and all probabilities as JSON), then one
-column per model input (and Id column) under its own name and type. A version that adds inputs adds
-columns (``union_by_name``); an input whose type a later version changed keeps its first type (values
-that do not convert are null). An input named like one of the ``_`` columns is stored as
-``_input_<name>``.
+time (UTC), model, run, version, caller and source, the row's place in its request (a captured row's
+id is ``<request id>.<row>``: the ``capture_id`` answers carry and feedback names), the call's latency,
+the prediction (as text, as a number for regression, the predicted class's probability and all
+probabilities as JSON), then one column per model input (and Id column) under its own name and type.
+A version that adds inputs adds columns (``union_by_name``); an input whose type a later version
+changed keeps its first type (values that do not convert are null). An input named like one of the
+``_`` columns is stored as ``_input_<name>``.
 
 The table is created on first capture and owned like every lake table (a ``lake_tables`` row, written
 first, so a tenant's delete finds it); a model's delete drops it. Appends from several API replicas or
@@ -49,10 +50,10 @@ from pyiceberg.types import (
 )
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from raylake.core import types
-from raylake.core.layout import prediction_log_table
+from raylake.core.layout import feedback_table, prediction_log_table
 from raylake.platform import lake
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.db import session_scope
@@ -85,6 +86,8 @@ RESERVED: tuple[tuple[str, IcebergType, pl.DataType], ...] = (
     ("_prediction_value", DoubleType(), pl.Float64()),
     ("_probability", DoubleType(), pl.Float64()),
     ("_probabilities", StringType(), pl.String()),
+    # Last, so a table made before it keeps its field ids (``evolve`` adds it to those).
+    ("_row", IntegerType(), pl.Int32()),
 )
 RESERVED_NAMES = tuple(name for name, _, _ in RESERVED)
 TS_FIELD_ID = 2  # _ts: the partition's source
@@ -181,39 +184,56 @@ def open_table(
 ) -> Table:
     """The model's capture table with a column for each of ``inputs``: created (owned first) when
     missing, evolved when a version brought new inputs."""
-    name = prediction_log_table(version.model_id)
-    try:
-        table = lake.load(ctx.catalog, NAMESPACE, name)
-    except NoSuchTableError:
-        try:
-            with session_scope(engine) as session:
-                _owned(session, version.tenant_id, name)
-        except IntegrityError:  # another replica recorded it first, or the tenant is gone
-            with session_scope(engine) as session:
-                owned = select(LakeTable.id).where(LakeTable.namespace == NAMESPACE, LakeTable.name == name)
-                if session.exec(owned).first() is None:
-                    raise ModelGone(f"model {version.model_id}'s tenant is gone") from None
-        table = ctx.catalog.create_table_if_not_exists(
-            lake.identifier(NAMESPACE, name),
-            schema=table_schema(inputs),
-            partition_spec=PARTITION,
-            properties=TABLE_PROPERTIES,
-        )
+    name, schema = prediction_log_table(version.model_id), table_schema(inputs)
+    table = open_owned(ctx, engine, version.tenant_id, version.model_id, name, schema, PARTITION)
     return evolve(table, inputs)
 
 
+def open_owned(
+    ctx: lake.Lake,
+    engine: Engine,
+    tenant_id: str,
+    model_id: int,
+    name: str,
+    schema: Schema,
+    partition: PartitionSpec,
+) -> Table:
+    """A model's gold table, created when missing: its ``lake_tables`` row first, so a tenant's delete
+    finds it (``ModelGone`` when the tenant is gone)."""
+    try:
+        return lake.load(ctx.catalog, NAMESPACE, name)
+    except NoSuchTableError:
+        pass
+    try:
+        with session_scope(engine) as session:
+            _owned(session, tenant_id, name)
+    except IntegrityError:  # another replica recorded it first, or the tenant is gone
+        with session_scope(engine) as session:
+            owned = select(LakeTable.id).where(LakeTable.namespace == NAMESPACE, LakeTable.name == name)
+            if session.exec(owned).first() is None:
+                raise ModelGone(f"model {model_id}'s tenant is gone") from None
+    return ctx.catalog.create_table_if_not_exists(
+        lake.identifier(NAMESPACE, name),
+        schema=schema,
+        partition_spec=partition,
+        properties=TABLE_PROPERTIES,
+    )
+
+
 def evolve(table: Table, inputs: Iterable[tuple[str, str]]) -> Table:
-    """Add the inputs the table lacks, by name (a concurrent schema change is retried on the fresh one)."""
-    wanted = {column(name): data_type for name, data_type in inputs}
+    """Add the inputs (and reserved columns) the table lacks, by name (a concurrent schema change is
+    retried on the fresh one)."""
+    wanted: dict[str, IcebergType] = {name: kind for name, kind, _ in RESERVED}
+    wanted.update((column(name), INPUT_TYPES[data_type][0]) for name, data_type in inputs)
     for attempt in range(SCHEMA_RETRIES):
         known = {field.name for field in table.schema().fields}
-        missing = [(name, data_type) for name, data_type in wanted.items() if name not in known]
+        missing = [(name, kind) for name, kind in wanted.items() if name not in known]
         if not missing:
             return table
         try:
             with table.update_schema() as update:
-                for name, data_type in missing:
-                    update.add_column(name, INPUT_TYPES[data_type][0])
+                for name, kind in missing:
+                    update.add_column(name, kind)
             return table
         except CommitFailedException:
             if attempt == SCHEMA_RETRIES - 1:
@@ -279,6 +299,25 @@ def expire_snapshots(table: Table) -> None:
         log.debug("snapshot expiry of %s lost to a concurrent commit", table.name())
 
 
+def capture_id(request_id: str, row: int) -> str:
+    """A captured row's id: its request's id and its place in the request."""
+    return f"{request_id}.{row}"
+
+
+def split_capture_id(value: str) -> tuple[str, int] | None:
+    """A captured row's id as its request id and row (None when it is not one)."""
+    request_id, _, row = value.rpartition(".")
+    if not request_id or not row.isdigit() or len(row) > 9:
+        return None
+    return request_id, int(row)
+
+
+def stamp(results: Sequence[dict[str, Any]], request_id: str) -> None:
+    """Give each answered row its ``capture_id`` (the answers are the call's own dicts)."""
+    for row, result in enumerate(results):
+        result["capture_id"] = capture_id(request_id, row)
+
+
 _to_json = json.JSONEncoder(separators=(",", ":")).encode  # made once: json.dumps makes one per call
 
 
@@ -320,10 +359,12 @@ def parse_input(data_type: str, value: Any) -> Any:
 
 
 def forget_table(session: Session, model_id: int) -> None:
-    """A model being deleted: its capture table's ownership row (the table goes after, ``drop_table``)."""
+    """A model being deleted: its capture and feedback tables' ownership rows (the tables go after,
+    ``drop_table``)."""
     session.exec(
         LakeTable.__table__.delete().where(  # type: ignore[attr-defined]
-            LakeTable.namespace == NAMESPACE, LakeTable.name == prediction_log_table(model_id)
+            LakeTable.namespace == NAMESPACE,
+            col(LakeTable.name).in_([prediction_log_table(model_id), feedback_table(model_id)]),
         )
     )
 
@@ -341,8 +382,9 @@ def discard_leftovers(ctx: lake.Lake, table: Table) -> bool:
 
 
 def drop_table(ctx: lake.Lake, model_id: int) -> None:
-    """The model's capture table and its files (idempotent)."""
+    """The model's capture and feedback tables and their files (idempotent)."""
     lake.drop(ctx.catalog, NAMESPACE, prediction_log_table(model_id))
+    lake.drop(ctx.catalog, NAMESPACE, feedback_table(model_id))
 
 
 def _scan(table: Table, since: datetime | None, until: datetime | None, version: int | None) -> pl.LazyFrame:
@@ -366,6 +408,14 @@ def _table(ctx: lake.Lake, model_id: int) -> Table | None:
         return lake.load(ctx.catalog, NAMESPACE, prediction_log_table(model_id))
     except NoSuchTableError:
         return None
+
+
+def scan_captured(ctx: lake.Lake, model_id: int) -> tuple[pl.LazyFrame, set[str]] | None:
+    """A model's captured rows, lazily, and the table's columns; None when nothing was captured."""
+    table = _table(ctx, model_id)
+    if table is None:
+        return None
+    return pl.scan_iceberg(table), {field.name for field in table.schema().fields}
 
 
 def empty() -> pl.DataFrame:

@@ -244,13 +244,15 @@ def conclude(session: Session, report: DriftReport, result: dict[str, Any]) -> N
 
 def act(session: Session, report: DriftReport) -> None:
     """Drift found by a scheduled check: the model is ``degraded`` (when trained) and ``drift.detected``
-    names the columns, the method and the scores."""
+    names the columns, the method and the scores (once: not again while the next checks still drift)."""
     model = session.get(Predictor, report.model_id)
     run = session.get(TrainingRun, report.train_id)
     if model is None or run is None or report.scores is None:
         return
     if ModelStatus.DEGRADED in ModelStatus(model.status).allowed_next:
         lifecycle.change_status(session, model, ModelStatus.DEGRADED, SCHEDULER)
+    if _drifting_before(session, report):
+        return  # told when it began: a drift that lasts is not news at every interval
     scores = report.scores
     prediction = scores.get("prediction")
     emit(
@@ -272,6 +274,22 @@ def act(session: Session, report: DriftReport) -> None:
             "window_end": report.window_end,
         },
     )
+
+
+def _drifting_before(session: Session, report: DriftReport) -> bool:
+    """Whether the version's previous scheduled check (before this one) also found drift."""
+    previous = session.exec(
+        select(DriftReport.drift_status)
+        .where(
+            DriftReport.model_id == report.model_id,
+            DriftReport.train_id == report.train_id,
+            col(DriftReport.scheduled).is_(True),
+            DriftReport.status == JobStatus.COMPLETED,
+            col(DriftReport.id) < report.id,
+        )
+        .order_by(col(DriftReport.id).desc())
+    ).first()
+    return previous == DriftStatus.DRIFT
 
 
 def record(*, session: Session, settings: Settings, token: str | None, body: DriftJobResult) -> DriftReport:

@@ -40,7 +40,9 @@ def _item(row: dict[str, Any]) -> CapturedPrediction:
             inputs[name] = value
         elif name.startswith(_INPUT) and name[len(_INPUT) :] in capture.RESERVED_NAMES:
             inputs[name[len(_INPUT) :]] = value
+    place = row.get("_row")
     return CapturedPrediction(
+        capture_id=capture.capture_id(row["_request_id"], place) if place is not None else None,
         request_id=row["_request_id"],
         ts=row["_ts"],
         model_id=row["_model_id"],

@@ -1,4 +1,5 @@
-"""A model's captured predictions: every prediction it made, read from its lake table."""
+"""A model's captured predictions (every prediction it made, read from its lake table) and the feedback
+that labels them (its live accuracy)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from raylake.core.vocabulary import MAX_ID
-from raylake.platform.deps import MAX_PAGE, InferenceRead, LakeDep, SessionDep
-from raylake.platform.monitoring import predictions
+from raylake.platform.deps import MAX_PAGE, EngineDep, InferenceRead, InferenceRun, LakeDep, SessionDep
+from raylake.platform.monitoring import feedback, predictions
 from raylake.platform.monitoring.buffer import CaptureBuffer
 from raylake.platform.registry.paths import ModelRef
 from raylake.schemas.capture import CapturedPredictions
+from raylake.schemas.feedback import FeedbackIn, FeedbackReport
 
 router = APIRouter(tags=["monitoring"])
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
@@ -47,4 +49,39 @@ def captured_predictions(
         version=version,
         limit=limit,
         offset=offset,
+    )
+
+
+@router.post("/models/{model_id}/feedback", response_model=FeedbackReport)
+def send_feedback(
+    request: Request,
+    session: SessionDep,
+    engine: EngineDep,
+    ctx: LakeDep,
+    principal: InferenceRun,
+    model_id: ModelRef,
+    body: FeedbackIn,
+) -> FeedbackReport:
+    """True labels for captured predictions (by ``capture_id``, or a dataset with the model's Id columns
+    and target): kept, then the live accuracy per version and day against the test figures; a drop past
+    the model's ``feedback.max_drop`` marks it ``degraded`` with ``accuracy.dropped``."""
+    buffer: CaptureBuffer = request.app.state.capture
+    buffer.flush()  # a label may name a prediction this replica made a moment ago
+    return feedback.record(
+        session=session, engine=engine, ctx=ctx, principal=principal, model_id=model_id, body=body
+    )
+
+
+@router.get("/models/{model_id}/feedback", response_model=FeedbackReport)
+def live_accuracy(
+    session: SessionDep,
+    ctx: LakeDep,
+    principal: InferenceRead,
+    model_id: ModelRef,
+    since: Moment = None,
+    until: Moment = None,
+) -> FeedbackReport:
+    """The live accuracy of the labelled predictions made in ``[since, until)``, per version and day."""
+    return feedback.report(
+        session=session, ctx=ctx, principal=principal, model_id=model_id, since=since, until=until
     )

@@ -34,9 +34,11 @@ def batch_block(
     caller: str,
     prediction: str,
     probability: str | None,
+    first_row: int,
 ) -> pl.DataFrame:
     """A predicted block (its ``prediction``, ``probability`` and carried input columns) as captured
-    rows: one request id and time for the whole batch, no latency (rows are predicted by the block)."""
+    rows: one request id and time for the whole batch, no latency (rows are predicted by the block),
+    rows numbered from ``first_row`` (the block's place in the batch's result)."""
     inputs = [
         pl.col(carried(name)).alias(capture.column(name))
         for name, _ in version.inputs
@@ -57,6 +59,7 @@ def batch_block(
         value.cast(pl.Float64).alias("_prediction_value"),
         chosen.cast(pl.Float64).alias("_probability"),
         pl.lit(None, pl.String).alias("_probabilities"),
+        (pl.int_range(pl.len(), dtype=pl.Int32) + first_row).alias("_row"),
         *inputs,
     )
 

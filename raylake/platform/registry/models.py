@@ -89,6 +89,8 @@ class Predictor(SQLModel, table=True):
     # check is due (None: not scheduled); replicas claim a due check by moving it on (migration 0015).
     drift_settings: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     drift_next_at: datetime | None = Field(default=None, index=True)
+    # Live accuracy from feedback (``monitoring/feedback.py``): null, the defaults.
+    feedback_settings: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     owner: str = Field(max_length=64)
     status: str = Field(default=ModelStatus.DRAFT.value, max_length=16, index=True)
     created_by: str = Field(max_length=64)

@@ -21,7 +21,7 @@ from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Conflict, Invalid, NotFound
 from raylake.platform.jobs import RayJobs
 from raylake.platform.lake import Lake
-from raylake.platform.monitoring import capture
+from raylake.platform.monitoring import capture, feedback_settings
 from raylake.platform.registry import lifecycle, projects
 from raylake.platform.registry.models import ModelAlias, ModelTag, Predictor, Project
 from raylake.platform.templates.models import Template
@@ -330,6 +330,7 @@ def public_many(
                 spec=model.spec,
                 capture_predictions=model.capture_predictions,
                 drift=model.drift_settings,
+                feedback=model.feedback_settings,
             )
         )
     return out
@@ -361,8 +362,8 @@ def public(session: Session, model: Predictor) -> ModelPublic:
 def update_model(
     *, session: Session, principal: Principal, model_id: int | str, data: ModelUpdate
 ) -> Predictor:
-    """Change any of a model's name, description, status, metrics, metadata, tags, capture flag and drift
-    settings."""
+    """Change any of a model's name, description, status, metrics, metadata, tags, capture flag, drift
+    and live-accuracy settings."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     if data.name is not None and data.name != model.predictor_name:
         _name_free(session, model.project_id, data.name, keep=model.id)
@@ -391,6 +392,9 @@ def update_model(
         model.drift_settings = data.drift.model_dump(mode="json")
         # Due at once when enabled: the next scheduled round checks it (monitoring/drift_schedule.py).
         model.drift_next_at = utcnow() if data.drift.enabled else None
+    if data.feedback is not None:
+        feedback_settings.check_settings(model, data.feedback)
+        model.feedback_settings = data.feedback.model_dump(mode="json")
     if data.status is not None and data.status != model.status:
         if data.status is ModelStatus.TRAINING:
             raise Conflict(f"model {model.id} starts training through POST /models/{model.id}/train")

@@ -99,7 +99,8 @@ def test_calls_are_appended_typed_and_read_back_newest_first(engine, ctx, model)
 
     table = lake.load(ctx.catalog, "gold", prediction_log_table(predictor.id))
     assert [str(f.transform) for f in table.spec().fields] == ["day"]
-    assert [f.name for f in table.schema().fields][:12] == list(capture.RESERVED_NAMES)
+    assert [f.name for f in table.schema().fields][:13] == list(capture.RESERVED_NAMES)
+    assert two["_row"].to_list() == [0, 1] and one["_row"] == 0  # capture ids: request id and row
     with session_scope(engine) as session:
         owner = session.exec(select(LakeTable).where(LakeTable.name == table.name()[-1])).one()
         assert owner.tenant_id == predictor.tenant_id and owner.namespace == "gold"

@@ -40,9 +40,20 @@ def test_a_batch_block_is_captured_with_its_inputs(engine, ctx, member, tmp_path
         caller="ann",
         prediction="prediction",
         probability="probability",
+        first_row=0,
+    )
+    after = sources.batch_block(
+        version,
+        block,
+        request_id="batch-9",
+        ts=stamp,
+        caller="ann",
+        prediction="prediction",
+        probability="probability",
+        first_row=2,
     )
     path = tmp_path / "captured.parquet"
-    pl.concat([rows, rows]).write_parquet(path)
+    pl.concat([rows, after]).write_parquet(path)
     assert sources.append_file(ctx, engine, version, path) == 4
     frame = capture.read_captured(ctx, model.id).sort("Tenure")
     assert frame["_source"].unique().to_list() == [CaptureSource.BATCH.value]
@@ -52,6 +63,7 @@ def test_a_batch_block_is_captured_with_its_inputs(engine, ctx, member, tmp_path
     assert frame["CustomerID"].to_list() == ["C1", "C1", "C2", "C2"] and frame["Plan"].null_count() == 4
     assert frame["Seen"][0] == datetime(2026, 1, 1, 12, tzinfo=UTC) and frame["_ts"][0] == stamp
     assert (frame["_request_id"][0], frame["_caller"][0], frame["_version"][0]) == ("batch-9", "ann", 1)
+    assert sorted(frame["_row"].to_list()) == [0, 1, 2, 3]  # the rows' places in the batch's result
 
 
 def test_forecast_points_are_rows_with_their_step_and_series(engine, member):

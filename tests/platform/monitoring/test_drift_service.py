@@ -105,6 +105,16 @@ def test_a_shift_on_one_input_drifts_it_alone_and_the_schedule_degrades_the_mode
     # claimed: not due again before the interval
     with session_scope(engine) as session:
         assert not {shifted, steady} & set(drift_schedule.claim_due(session, interval_s=60))
+    # due again while the drift lasts: checked and reported, but the event is not repeated
+    with session_scope(engine) as session:
+        session.get(Predictor, shifted).drift_next_at = utcnow() - timedelta(seconds=1)
+    assert drift_schedule.run_due(engine, settings, ctx, jobs) >= 1
+    with session_scope(engine) as session:
+        again = session.exec(
+            select(DriftReport.drift_status).where(DriftReport.model_id == shifted, DriftReport.scheduled)
+        ).all()
+    assert again == [DriftStatus.DRIFT, DriftStatus.DRIFT]
+    assert len(_events(engine, member.tenant_id, shifted)) == 1
 
 
 def test_each_method_finds_the_shifted_input(engine, settings, ctx, member, jobs):
