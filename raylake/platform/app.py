@@ -18,6 +18,7 @@ from raylake import __version__
 from raylake.platform import lake, standby
 from raylake.platform.auth.principals import PrincipalCache
 from raylake.platform.auth.router import router as auth_router
+from raylake.platform.compat import mlconnector, plexe, v3api
 from raylake.platform.completion import RunToCompletion
 from raylake.platform.config import Settings
 from raylake.platform.datalake.router import router as datalake_router
@@ -132,6 +133,9 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     ):
         api.include_router(router)
     app.include_router(api)
+    # The other reference documents, each at its own fixed prefix (outside /api/v1).
+    for compat in (v3api.router, mlconnector.router, plexe.router):
+        app.include_router(compat, responses=ERROR_RESPONSES)
     register_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,

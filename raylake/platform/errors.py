@@ -7,6 +7,7 @@ tests) can rebuild the exception from the response.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # jobs raise these errors too: they need not import the web framework
@@ -117,6 +118,29 @@ def error_body(kind: str, detail: Any) -> dict[str, Any]:
     return {"error": kind, "detail": detail}
 
 
+# (status, kind, detail, field errors or None) -> the body: another reference document's error shape.
+ErrorShape = Callable[[int, str, Any, list[dict[str, Any]] | None], dict[str, Any]]
+_SHAPES: list[tuple[str, ErrorShape]] = []
+
+
+def error_shape(prefix: str, shape: ErrorShape) -> None:
+    """Answer errors under a path prefix in another shape (a compat adapter's document's own)."""
+    _SHAPES.append((prefix.rstrip("/") + "/", shape))
+
+
+def _shaped(
+    path: str, status: int, kind: str, detail: Any, fields: list[dict[str, Any]] | None = None
+) -> Any:
+    """The error body for a request's path: raylake's, or the shape registered for its prefix."""
+    for prefix, shape in _SHAPES:
+        if path.startswith(prefix):
+            return shape(status, kind, detail, fields)
+    body = error_body(kind, detail)
+    if fields is not None:
+        body["errors"] = fields
+    return body
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Validation errors naming the field, without echoing input values (they may be passwords)."""
     out = []
@@ -134,25 +158,22 @@ def register_error_handlers(app: FastAPI) -> None:
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(RaylakeError)
-    async def _domain(_: Request, exc: RaylakeError) -> JSONResponse:
-        return JSONResponse(
-            error_body(type(exc).__name__, exc.detail), status_code=exc.status_code, headers=exc.headers
-        )
+    async def _domain(request: Request, exc: RaylakeError) -> JSONResponse:
+        body = _shaped(request.url.path, exc.status_code, type(exc).__name__, exc.detail)
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = _field_errors(exc)
         named = ", ".join(sorted({f["field"] for f in fields}))
-        body = error_body("Invalid", f"Invalid request: {named}")
-        body["errors"] = fields
+        body = _shaped(request.url.path, 422, "Invalid", f"Invalid request: {named}", fields)
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = _HTTP_KIND.get(exc.status_code, "HTTPError")
-        return JSONResponse(
-            error_body(kind, exc.detail), status_code=exc.status_code, headers=getattr(exc, "headers", None)
-        )
+        body = _shaped(request.url.path, exc.status_code, kind, exc.detail)
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     async def _store_busy(request: Request, exc: OperationalError) -> JSONResponse:
