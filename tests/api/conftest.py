@@ -80,6 +80,8 @@ def api(request, ray_cluster: LocalRay, pg_url, tmp_path_factory) -> Iterator[Ap
             train_cpus=1,
             # datasets up to 300 rows are predicted in the model replica, larger ones by a Ray Data job
             batch_replica_max_rows=300,
+            # drift checks of up to 350 rows run in the request, larger ones as a Ray job
+            drift_job_rows=350,
         )
     )
     ray_cluster.deploy(api_application(settings), name=APP_NAME)

@@ -96,6 +96,19 @@ def test_drift_of_a_model_trained_through_the_api(api, tenant):
     one = client.get(f"/api/v1/models/{mid}/drift/reports/{found['id']}", headers=headers)
     assert one.status_code == 200 and one.json()["drifted"] == ["Tenure"]
 
+    # more rows than RAYLAKE_DRIFT_JOB_ROWS (350 here): a Ray job computes it, and its report is polled
+    large = upload(api, headers, shifted(400, seed=10).write_csv().encode(), usage="p")
+    started = client.post(f"/api/v1/models/{mid}/drift", json={"dataset_id": large}, headers=headers)
+    assert started.status_code == 202, started.text
+    assert started.json()["job_status"] != "completed" and started.json()["ray_job_id"]
+    url = f"/api/v1/models/{mid}/drift/reports/{started.json()['id']}"
+    deadline = time.monotonic() + 300
+    while (job := client.get(url, headers=headers).json())["job_status"] not in ("completed", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(1)
+    assert job["job_status"] == "completed", job
+    assert (job["rows"], job["status"], job["drifted"]) == (400, "drift", ["Tenure"])
+
     for path in ("drift", "drift/baseline", "drift/reports", f"drift/reports/{found['id']}"):
         assert client.get(f"/api/v1/models/{mid}/{path}", headers=outsider).status_code == 404
     stolen = client.post(f"/api/v1/models/{mid}/drift", json={"dataset_id": same}, headers=outsider)
