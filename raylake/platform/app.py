@@ -97,6 +97,7 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
         app.state.engine,
         flush_s=settings.capture_flush_s,
         max_rows=settings.capture_max_rows,
+        compact_s=settings.capture_compact_s,
     )
     # The events feed: WebSockets polled from the outbox (started by the first), webhooks sent by a thread.
     app.state.feed = Feed(app.state.engine)

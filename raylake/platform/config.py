@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     # most that much per replica.
     capture_flush_s: float = Field(2.0, gt=0)
     capture_max_rows: int = Field(5000, ge=1)
+    # How often (at most) a replica compacts the past days of a capture table it appends to; 0: never.
+    capture_compact_s: float = Field(3600.0, ge=0)
     # Batch predictions of up to this many rows run inside the model's replica (no Ray job to start;
     # the replica holds the rows in memory, about 0.3 GB per million rows of 12 columns); larger ones
     # run as a Ray Data job. 0 sends every batch to a Ray job.

@@ -35,7 +35,7 @@ from sqlmodel import col, select
 from raylake.platform.db import session_scope
 from raylake.platform.errors import store_unavailable
 from raylake.platform.lake import Lake
-from raylake.platform.monitoring import capture
+from raylake.platform.monitoring import capture, compaction
 from raylake.platform.monitoring.capture import CaptureSource, ModelVersion
 from raylake.platform.registry.models import Predictor
 
@@ -57,8 +57,12 @@ class _Call(NamedTuple):  # a tuple: made on the hot path, where a dataclass cos
 
 
 class CaptureBuffer:
-    def __init__(self, ctx: Lake, engine: Engine, *, flush_s: float, max_rows: int) -> None:
+    def __init__(
+        self, ctx: Lake, engine: Engine, *, flush_s: float, max_rows: int, compact_s: float = 0.0
+    ) -> None:
         self._ctx = ctx
+        self._compact_s = compact_s
+        self._compacted: dict[int, float] = {}  # model id: when this replica last compacted its table
         self._engine = engine
         self._flush_s = flush_s
         self._max_rows = max_rows
@@ -158,6 +162,7 @@ class CaptureBuffer:
                 table = capture.evolve(table, inputs)
             capture.append(table, [frame])
             self._tables[model_id] = table
+            self._compact(model_id, table)
         except capture.ModelGone:  # its tenant was deleted meanwhile
             log.info("dropped %d captured calls of model %s: its tenant is gone", len(calls), model_id)
         except Exception as exc:
@@ -174,6 +179,23 @@ class CaptureBuffer:
                 self._requeue(calls)
             else:
                 log.exception("captured rows of model %s refused; dropped %d calls", model_id, len(calls))
+
+    def _compact(self, model_id: int, table: Table) -> None:
+        """Compact the table's past days, at most every ``compact_s`` (the first time an hour after this
+        replica's first append to it: a short-lived replica leaves it to the long-lived ones)."""
+        if not self._compact_s:
+            return
+        now = time.monotonic()
+        last = self._compacted.setdefault(model_id, now)
+        if now - last < self._compact_s:
+            return
+        self._compacted[model_id] = now
+        try:
+            replaced = compaction.compact(table.refresh())
+            if replaced:
+                log.info("compacted %d small files of model %s's capture table", replaced, model_id)
+        except Exception:  # the log stays correct as it is; the next round tries again
+            log.exception("compaction of model %s's capture table failed", model_id)
 
     def _requeue(self, calls: list[_Call]) -> None:
         """Put calls back in front of what came meanwhile, within the bound (the oldest go first)."""
