@@ -16,6 +16,7 @@ from fastapi import APIRouter, FastAPI
 
 from raylake import __version__
 from raylake.platform import lake, standby
+from raylake.platform.apikeys.router import router as apikeys_router
 from raylake.platform.auth.principals import PrincipalCache
 from raylake.platform.auth.router import router as auth_router
 from raylake.platform.compat import mlconnector, plexe, v3api
@@ -120,7 +121,7 @@ def create_app(settings: Settings, models: Any | None = None, dedicated: Any | N
     api.include_router(artifacts_router)
     api.include_router(drift_router)
     api.include_router(monitoring_router)
-    for router in (auth_router, users_router, tenants_router, rbac_router):
+    for router in (auth_router, users_router, tenants_router, rbac_router, apikeys_router):
         api.include_router(router, dependencies=[ForgetPrincipals])
     for router in (
         utils_router,

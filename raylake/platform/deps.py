@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Query, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +30,7 @@ from raylake.platform.rbac.catalogue import PERMISSIONS
 from raylake.platform.tenancy import Principal
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key (rlk_…)")
 # Dependencies that only read app state are ``async def``: FastAPI runs a sync dependency in a worker
 # thread, and on the prediction hot path each such hop costs more CPU than the work it wraps.
 
@@ -61,7 +62,16 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 LakeDep = Annotated[Lake, Depends(get_lake)]
 JobsDep = Annotated[RayJobs, Depends(get_jobs)]
-BearerDep = Annotated[str | None, Depends(_bearer)]
+
+
+async def _credential(
+    bearer: Annotated[str | None, Depends(_bearer)], api_key: Annotated[str | None, Depends(_api_key)]
+) -> str | None:
+    """The caller's credential: a bearer access token or API key, else an ``X-API-Key`` header."""
+    return bearer or api_key
+
+
+BearerDep = Annotated[str | None, Depends(_credential)]
 
 
 async def callback_token(

@@ -1,5 +1,6 @@
 """Imports every feature's tables so SQLModel.metadata (and Alembic) sees the whole schema."""
 
+from raylake.platform.apikeys.models import ApiKey
 from raylake.platform.auth.models import AuthSession, LoginFailure, RefreshToken
 from raylake.platform.datalake.models import LakeTable
 from raylake.platform.datasets.models import Dataset, DatasetFile, DatasetStatistics, DatasetVersion
@@ -24,6 +25,7 @@ from raylake.platform.training.models import FeatureImportanceJob, PreprocessSta
 from raylake.platform.users.models import User
 
 __all__ = [
+    "ApiKey",
     "AuthSession",
     "Dataset",
     "DatasetFile",

@@ -8,6 +8,7 @@ from uuid import uuid4
 
 from sqlmodel import Session, col, select
 
+from raylake.platform.apikeys import service as apikeys
 from raylake.platform.auth import throttle
 from raylake.platform.auth.models import AuthSession, RefreshToken
 from raylake.platform.clock import utcnow
@@ -168,7 +169,11 @@ class Authenticated:
 
 
 def authenticate(*, session: Session, settings: Settings, token: str) -> Authenticated:
-    """The caller behind an access token: signature, claims, live session, active user and tenant."""
+    """The caller behind an access token (signature, claims, live session, active user and tenant) or
+    an API key (``apikeys.check``)."""
+    if apikeys.is_key(token):
+        checked = apikeys.check(session=session, key=token)
+        return Authenticated(principal=checked.principal, claims={"exp": checked.cache_until})
     claims = decode_token(token, secret=settings.secret(), expected_type="access")
     row = session.exec(
         select(User, AuthSession, Tenant)
