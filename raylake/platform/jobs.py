@@ -155,6 +155,17 @@ class RayJobs:
             self._info[job_id] = (time.monotonic(), info)
         return info
 
+    def logs(self, job_id: str) -> str:
+        """A job's driver log as Ray keeps it (JobGone when Ray no longer knows the job)."""
+        try:
+            return str(self._sdk().get_job_logs(job_id))
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:
+            if "404" in str(exc) or "does not exist" in str(exc):
+                raise JobGone(job_id) from exc
+            raise ServiceUnavailable(f"Could not read the Ray job's logs: {type(exc).__name__}") from exc
+
     def stop(self, job_id: str) -> bool:
         """Ask Ray to stop a job; False when it had already ended or Ray does not know it.
 

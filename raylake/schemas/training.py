@@ -130,6 +130,16 @@ class DataMessage(BaseModel):
     message: str = "Success"
 
 
+class RunLogs(BaseModel):
+    """A run's Ray job log: what its driver printed, the last part when ``truncated``."""
+
+    train_id: int
+    ray_job_id: str | None
+    status: str
+    logs: str
+    truncated: bool
+
+
 class StatusMessage(BaseModel):
     status_code: int = 200
     message: str

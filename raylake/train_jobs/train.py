@@ -40,6 +40,8 @@ def run(settings: Settings, train_id: int, *, lean: bool = False) -> None:
     token = runtime.callback_token(settings, KIND, train_id)
     try:
         row = runtime.claim(engine, TrainingRun, train_id)
+        # The run's first line in its job's log: an operator reading the job in the dashboard sees whose.
+        log.info("training run %s of tenant %s", train_id, row.tenant_id)
         runtime.update(
             engine,
             TrainingRun,

@@ -145,6 +145,9 @@ def test_classification_run_end_to_end(world: World):
     assert loaded.manifest["model"]["format"] == "lightgbm-text"
     assert not any(name.endswith((".pkl", ".pickle", ".joblib")) for name in loaded.manifest["files"])
 
+    logs = api.client.get("/api/v1/train/logs", params={"train_id": run["id"]}, headers=headers).json()
+    assert logs["ray_job_id"] == run["ray_job_id"] and f"training run {run['id']} of tenant" in logs["logs"]
+
     importance = wait_for_importance(api, headers, run["id"])
     assert importance["status"] == "completed", importance
     assert set(importance["feature_importance"]) == {"Tenure", "Monthly", "Plan", "Joined"}
@@ -312,6 +315,7 @@ def test_tenants_are_walls(world: World):
         ("get", f"/api/v1/train/get/{rid}", {}),
         ("get", "/api/v1/train/model-summary", {"params": {"train_id": rid}}),
         ("get", f"/api/v1/train/download-schema/{rid}", {}),
+        ("get", "/api/v1/train/logs", {"params": {"train_id": rid}}),
         ("get", "/api/v1/train/view-feature-importance", {"params": {"train_id": rid}}),
         ("get", "/api/v1/train/generate-feature-importance", {"params": {"train_id": rid}}),
         ("delete", f"/api/v1/train/delete-feature-importance/{rid}", {}),

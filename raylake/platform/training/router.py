@@ -34,6 +34,7 @@ from raylake.schemas.training import (
     DetailsResponse,
     FeatureImportance,
     ModelSummary,
+    RunLogs,
     SchemaDownload,
     ShapResult,
     ShapSubmitted,
@@ -48,6 +49,7 @@ from raylake.schemas.training import (
 
 router = APIRouter(prefix="/train", tags=["train"])
 TrainId = Annotated[int, Query(ge=1, le=MAX_ID)]
+DEFAULT_LOG_CHARS, MAX_LOG_CHARS = 100_000, 2_000_000
 # The reference's display spelling; "submitted_to_ray" is shown as is, as the reference does.
 TRAINING_STATUS = {
     "running": "Running",
@@ -122,6 +124,18 @@ def get_run(session: SessionDep, jobs: JobsDep, principal: TrainRead, train_id: 
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     reconcile(session, jobs, run)
     return public(run, service.predictor_of(session, run), TrainDetail)
+
+
+@router.get("/logs", response_model=RunLogs)
+def run_logs(
+    session: SessionDep,
+    jobs: JobsDep,
+    principal: TrainRead,
+    train_id: TrainId,
+    tail: Annotated[int, Query(ge=1, le=MAX_LOG_CHARS)] = DEFAULT_LOG_CHARS,
+) -> RunLogs:
+    """A run's log as its Ray job wrote it (the run names its job: ``ray_job_id``, in the dashboard)."""
+    return service.logs(session=session, jobs=jobs, principal=principal, train_id=train_id, tail=tail)
 
 
 @router.delete("/delete/{id}", response_model=StatusMessage, dependencies=[ForgetServables])

@@ -24,7 +24,7 @@ from raylake.platform.errors import Conflict, Invalid, NotFound, ServiceUnavaila
 from raylake.platform.inference import cleanup
 from raylake.platform.inference import service as inference
 from raylake.platform.inference.loading import run_prefix
-from raylake.platform.jobs import RayJobs, job_environment, reconcile
+from raylake.platform.jobs import JobGone, RayJobs, job_environment, reconcile
 from raylake.platform.lake import Lake
 from raylake.platform.registry import lifecycle, projects
 from raylake.platform.registry.models import Predictor
@@ -32,7 +32,7 @@ from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import forecasting, steps, validation
 from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
 from raylake.platform.training.runs import job_cpus
-from raylake.schemas.training import DetailsRequest, TrainRequest
+from raylake.schemas.training import DetailsRequest, RunLogs, TrainRequest
 
 log = logging.getLogger(__name__)
 ENTRYPOINT = "python -m raylake.train_jobs.train --train-id {id}"
@@ -150,6 +150,24 @@ def submit(*, settings: Settings, jobs: RayJobs, run: TrainingRun, secret: str) 
 def get_run(*, session: Session, principal: Principal, train_id: int) -> TrainingRun:
     """A training run the caller may see; NotFound otherwise."""
     return get_scoped(session, TrainingRun, train_id, principal, "Training run")
+
+
+def logs(*, session: Session, jobs: RayJobs, principal: Principal, train_id: int, tail: int) -> RunLogs:
+    """The last ``tail`` characters of a run's Ray job log (a standby's job: its wait, then the run)."""
+    run = get_run(session=session, principal=principal, train_id=train_id)
+    if run.ray_job_id is None:
+        return RunLogs(train_id=train_id, ray_job_id=None, status=run.status, logs="", truncated=False)
+    try:
+        text = jobs.logs(run.ray_job_id)
+    except JobGone:
+        raise NotFound(f"Ray no longer keeps the logs of job {run.ray_job_id}") from None
+    return RunLogs(
+        train_id=train_id,
+        ray_job_id=run.ray_job_id,
+        status=run.status,
+        logs=text[-tail:],
+        truncated=len(text) > tail,
+    )
 
 
 def list_runs(
