@@ -102,6 +102,7 @@ class ModelUpdate(Strict):
     metrics: Metadata | None = None
     metadata: Metadata | None = None
     tags: Tags | None = None
+    owner: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     columns_schema: ColumnsSchemaIn | None = Field(None, alias="schema", description="The model's columns")
     spec: ModelSpec | None = None
     capture_predictions: bool | None = None

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 
 from raylake.platform.clock import utcnow
 from raylake.platform.db import paged
-from raylake.platform.errors import Conflict
+from raylake.platform.errors import Conflict, NotFound
 from raylake.platform.registry.models import DEFAULT_PROJECT, Predictor, Project
 from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.schemas.registry import ProjectCreate, ProjectPublic, ProjectUpdate
@@ -54,9 +54,16 @@ def create_project(*, session: Session, principal: Principal, data: ProjectCreat
     return project
 
 
-def get_project(*, session: Session, principal: Principal, project_id: int) -> Project:
-    """A project the caller may see; NotFound otherwise."""
-    return get_scoped(session, Project, project_id, principal, "Project")
+def get_project(*, session: Session, principal: Principal, project_id: int | str) -> Project:
+    """A project the caller may see, by its id or its uid; NotFound otherwise."""
+    if isinstance(project_id, int) or project_id.isdigit():
+        return get_scoped(session, Project, int(project_id), principal, "Project")
+    found = session.exec(
+        scoped(select(Project), Project, principal).where(Project.uid == project_id.lower())
+    ).first()
+    if found is None:
+        raise NotFound(f"Project {project_id} not found")
+    return found
 
 
 def list_projects(

@@ -362,8 +362,8 @@ def public(session: Session, model: Predictor) -> ModelPublic:
 def update_model(
     *, session: Session, principal: Principal, model_id: int | str, data: ModelUpdate
 ) -> Predictor:
-    """Change any of a model's name, description, status, metrics, metadata, tags, capture flag, drift
-    and live-accuracy settings."""
+    """Change any of a model's name, description, status, metrics, metadata, tags, owner, capture flag,
+    drift and live-accuracy settings."""
     model = get_model(session=session, principal=principal, model_id=model_id)
     if data.name is not None and data.name != model.predictor_name:
         _name_free(session, model.project_id, data.name, keep=model.id)
@@ -376,6 +376,8 @@ def update_model(
         model.model_metadata = data.metadata
     if data.tags is not None:
         _set_tags(session, model, data.tags)
+    if data.owner is not None:
+        model.owner = data.owner
     if data.columns_schema is not None or data.spec is not None:
         # Each is checked against the other as it will be stored: the one sent, else the one stored.
         schema = data.columns_schema or (

@@ -53,6 +53,11 @@ def get_by_name(*, session: Session, name: str) -> Tenant | None:
     return session.exec(select(Tenant).where(Tenant.name == name)).first()
 
 
+def get_tenant(*, session: Session, tenant_id: str) -> Tenant | None:
+    """The tenant with this id, if any."""
+    return session.get(Tenant, tenant_id)
+
+
 def _lake_tables(session: Session, tenant_id: str) -> set[tuple[str, str]]:
     """Every Iceberg table the tenant's rows name: owned ones, and those a row implies (in case an
     ownership row was never written, e.g. a forecast table created by a request that then failed)."""

@@ -110,6 +110,14 @@ def list_users(
     return users_public(session=session, users=list(users)), total
 
 
+def by_username(*, session: Session, principal: Principal, usernames: list[str]) -> dict[str, User]:
+    """The users with these usernames that the caller may see, by username."""
+    if not usernames:
+        return {}
+    found = session.exec(scoped(select(User), User, principal).where(col(User.username).in_(usernames)))
+    return {user.username: user for user in found}
+
+
 def get_user(*, session: Session, principal: Principal, user_id: int) -> User:
     """A user the caller may see; NotFound otherwise."""
     return get_scoped(session, User, user_id, principal, "User")

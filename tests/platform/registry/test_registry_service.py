@@ -40,6 +40,9 @@ def test_every_tenant_has_a_default_project_and_projects_are_walled(engine, memb
             projects.create_project(session=session, principal=member, data=ProjectCreate(name="churn WORK"))
         with pytest.raises(NotFound):
             projects.get_project(session=session, principal=outsider, project_id=made.id)
+        assert projects.get_project(session=session, principal=member, project_id=made.uid).id == made.id
+        with pytest.raises(NotFound):
+            projects.get_project(session=session, principal=outsider, project_id=made.uid)
         draft_model(session, member, project_id=made.id)
         with pytest.raises(Conflict, match="holds 1 models"):
             projects.delete_project(session=session, principal=member, project_id=made.id)
