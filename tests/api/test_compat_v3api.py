@@ -249,6 +249,8 @@ def test_the_documents_requests_replayed(api, world):
     assert [m["id"] for m in filtered["items"]] == [other["id"]]
     by_task = _paginated(client.get(f"{V3}/models", params={"filter": "task:regression"}, headers=headers))
     assert [m["id"] for m in by_task["items"]] == [other["id"]]
+    by_id = _paginated(client.get(f"{V3}/models", params={"filter": f"id:{mid.upper()}"}, headers=headers))
+    assert [m["id"] for m in by_id["items"]] == [mid]
     by_status = _paginated(client.get(f"{V3}/models", params={"filter": "status:DRAFT"}, headers=headers))
     assert by_status["total"] == 2
     ordered = _paginated(client.get(f"{V3}/models", params={"ordering": "-name"}, headers=headers))
@@ -264,7 +266,12 @@ def test_the_documents_requests_replayed(api, world):
         2,
         2,
     )
-    for bad in ({"filter": "colour:red"}, {"ordering": "colour"}, {"filter": "status:GONE"}):
+    for bad in (
+        {"filter": "colour:red"},
+        {"ordering": "colour"},
+        {"filter": "status:GONE"},
+        {"filter": "id:7"},
+    ):
         assert client.get(f"{V3}/models", params=bad, headers=headers).status_code == 422
 
     # Get details of a model

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 from typing import Any, TypeVar
+from uuid import UUID
 
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
@@ -208,6 +209,11 @@ def filters(raw: str | None) -> list[str]:
                 value = V3Status(value).native.value
             except ValueError:
                 raise Invalid(f"status is one of {', '.join(V3Status)}") from None
+        if field == "id":
+            try:
+                value = str(UUID(value))
+            except ValueError:
+                raise Invalid(f"a model id is a UUID, not {value!r}") from None
         out.append(f"{FILTER_FIELDS[field]}:{value}")
     return out
 
