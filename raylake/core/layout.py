@@ -44,3 +44,11 @@ def prediction_log_table(model_id: int) -> str:
 def feedback_table(model_id: int) -> str:
     """The gold table where the true labels sent for a model's captured predictions are kept."""
     return f"feedback_{model_id}"
+
+
+HANDOFF_NAMESPACE = "raylake"  # Ray's internal key-value namespace of runs handed to notebooks' jobs
+
+
+def handoff_key(submission_id: str) -> bytes:
+    """Where the API leaves a run for the Ray job that asked to train it (``training/handoff.py``)."""
+    return f"training-handoff:{submission_id}".encode()

@@ -59,6 +59,7 @@ class JobInfo:
     status: str
     message: str | None
     metadata: dict[str, str]
+    entrypoint: str | None = None
 
 
 class RayJobs:
@@ -148,6 +149,7 @@ class RayJobs:
             status=str(details.status),
             message=details.message,
             metadata=dict(details.metadata or {}),
+            entrypoint=details.entrypoint,
         )
         with self._lock:
             if len(self._info) > 1000:

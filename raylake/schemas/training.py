@@ -44,6 +44,11 @@ class TrainRequest(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)] | None
     ) = None
     interval_level: Annotated[float, Field(ge=0.5, le=0.99)] = 0.9
+    # A running Ray job of ``python -m raylake.train_jobs.submit`` (a notebook's ``ray job submit``)
+    # that trains this run itself: the platform submits none (training/handoff.py).
+    ray_job_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")] | None
+    ) = None
 
 
 class DetailsRequest(BaseModel):

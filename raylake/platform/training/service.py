@@ -29,7 +29,7 @@ from raylake.platform.lake import Lake
 from raylake.platform.registry import lifecycle, projects
 from raylake.platform.registry.models import Predictor
 from raylake.platform.tenancy import Principal, get_scoped, scoped
-from raylake.platform.training import forecasting, steps, validation
+from raylake.platform.training import forecasting, handoff, steps, validation
 from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
 from raylake.platform.training.runs import job_cpus
 from raylake.schemas.training import DetailsRequest, RunLogs, TrainRequest
@@ -70,7 +70,14 @@ def _launch(
     predictor: Predictor,
     secret: str,
 ) -> None:
-    """Give the run to a warm job (platform/standby.py) when one is ready, else submit its own."""
+    """Give the run to the Ray job that asked for it (``handoff.py``), else to a warm job
+    (platform/standby.py) when one is ready, else submit its own."""
+    if run.ray_job_id is not None:  # set from the request: a notebook's job trains it
+        session.add_all([run, predictor])
+        session.flush()
+        assert run.id is not None
+        handoff.offer(run.ray_job_id, run.id, {**job_environment(settings), callbacks.ENV_VAR: secret})
+        return
     handed = standby.hand_over(session, settings, run)
     run.ray_job_id = handed or submit(settings=settings, jobs=jobs, run=run, secret=secret)
     predictor.modified_at = utcnow()
@@ -93,6 +100,8 @@ def create(
     """Train a new version of the model named ``predictor_name`` in the tenant's default project (made
     when new), or of ``model`` (the registry's ``POST /models/{id}/train``)."""
     kind = validation.problem_type(request.problem_type)
+    if request.ray_job_id is not None:
+        handoff.check_job(session, jobs, request.ray_job_id)
     dataset = steps.requested_dataset(session, principal, request.dataset_id)
     steps.check_trainable(dataset)
     roles = validation.roles(dataset, request.columns)

@@ -261,6 +261,7 @@ def new_run(
         is_incremental=request.is_incremental,
         shap_enabled=request.shap_enabled,
         callback_secret_hash=secret_hash,
+        ray_job_id=request.ray_job_id,  # a notebook's job that trains it (handoff.py), else set at launch
         created_by=principal.username,
     )
     session.add(run)
@@ -274,5 +275,5 @@ def _config(request: TrainRequest) -> dict[str, Any]:
     return request.model_dump(
         mode="json",
         exclude_none=True,
-        exclude={"dataset_id", "predictor_name", "problem_type", "is_incremental"},
+        exclude={"dataset_id", "predictor_name", "problem_type", "is_incremental", "ray_job_id"},
     )
