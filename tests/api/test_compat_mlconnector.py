@@ -24,7 +24,6 @@ FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 @pytest.fixture(scope="module")
 def world(api):
-    once_per_session(api)
     tenant = api.new_tenant()
     user, headers = api.new_user(tenant, ["data_scientist"])
     _, outsider = api.new_user(api.new_tenant(), ["data_scientist"])
@@ -45,6 +44,7 @@ def _file(name: str, content: bytes, kind: str) -> dict:
 
 
 def test_model_metadata_listed_searched_patched_and_deleted(world):
+    """No Ray job: on both metadata backends."""
     api, headers, _, outsider = world
     client = api.client
     # POST /model/add: the document's cURL body
@@ -124,6 +124,7 @@ def test_model_metadata_listed_searched_patched_and_deleted(world):
 
 def test_the_end_to_end_example_upload_deploy_predict_explain(world):
     api, headers, username, outsider = world
+    once_per_session(api)
     client = api.client
     reg = _ridge()
     body = {
@@ -229,6 +230,7 @@ def test_the_end_to_end_example_upload_deploy_predict_explain(world):
 
 def test_training_started_by_mltraining_add(world):
     api, headers, _, outsider = world
+    once_per_session(api)
     client = api.client
     dataset_id = upload_dataset(api, headers, training_csv(250, seed=11))
     body = {
