@@ -53,4 +53,5 @@ def test_openapi_security_only_on_routes_that_need_a_token(api):
             if allow.public or allow.callback:
                 assert not security, (method, path)
             else:
-                assert security == [{"OAuth2PasswordBearer": []}], (method, path)
+                # a bearer access token or API key, or an API key in X-API-Key
+                assert security == [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}], (method, path)
