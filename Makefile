@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift bench-capture lock clean
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e clients/python
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,9 +30,10 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check raylake tests bench
-	$(BIN)/ruff format --check raylake tests bench
+	$(BIN)/ruff check raylake tests bench clients/python
+	$(BIN)/ruff format --check raylake tests bench clients/python
 	$(BIN)/mypy raylake
+	$(BIN)/mypy --strict clients/python/src
 
 bench-foundation: $(STAMP)
 	$(BIN)/python bench/foundation.py

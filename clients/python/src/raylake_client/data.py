@@ -1,0 +1,106 @@
+"""Templates (a tenant's data contracts) and datasets (uploads validated against them)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from raylake_client import frames
+from raylake_client.models import Dataset, Page, Template, UploadReport
+from raylake_client.paging import iterate
+
+if TYPE_CHECKING:
+    from raylake_client.client import Client
+
+# Template columns: ``{"Churn": "Boolean"}``, or the API's dicts (with ``default_value``).
+TemplateColumns = Mapping[str, str] | Sequence[Mapping[str, Any]]
+
+
+class Templates:
+    """``client.templates``: the tenant's templates (``/template/...``)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def create(self, name: str, columns: TemplateColumns = ()) -> Template:
+        """A new template; columns in order, each a type (and optionally a default)."""
+        if isinstance(columns, Mapping):
+            schema = [{"column_name": k, "data_type": v} for k, v in columns.items()]
+        else:
+            schema = [dict(c) for c in columns]
+        body = self._client.http.json(
+            "POST", "/template/", json={"template_name": name, "template_schema": schema}
+        )
+        return self.get(int(body["id"]))
+
+    def get(self, template_id: int) -> Template:
+        return Template.model_validate(self._client.http.json("GET", f"/template/{template_id}"))
+
+    def page(self, *, skip: int = 0, limit: int = 100) -> Page[Template]:
+        body = self._client.http.json("GET", "/template/list", params={"skip": skip, "limit": limit})
+        return Page[Template](items=body["data"], total=body["total"])
+
+    def list(self, *, page_size: int = 100) -> Iterator[Template]:
+        """Every template of the tenant (summaries, without their columns)."""
+        return iterate(lambda skip, limit: self.page(skip=skip, limit=limit), page_size)
+
+    def delete(self, template_id: int) -> None:
+        self._client.http.json("DELETE", f"/template/{template_id}")
+
+
+class Datasets:
+    """``client.datasets``: uploads, listing, previews (``/dataset/...``)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def upload(
+        self,
+        data: str | Path | Any,
+        *,
+        name: str | None = None,
+        template: int | Template | None = None,
+        usage: str = "t",
+        table_name: str | None = None,
+    ) -> UploadReport:
+        """Upload a CSV or Parquet file (a path) or a polars/pandas frame; returns the validation report
+        (usable share, each file's valid rows and per-column errors). ``usage``: ``"t"`` training,
+        ``"p"`` prediction."""
+        if isinstance(data, str | Path):
+            path = Path(data)
+            files = [("files", (path.name, path.read_bytes(), _media_type(path)))]
+            default_name = path.stem
+        else:
+            files = [("files", ("frame.csv", frames.to_csv(data), "text/csv"))]
+            default_name = "frame"
+        params: dict[str, Any] = {"dataset_name": name or default_name, "usage": usage}
+        if template is not None:
+            params["template_id"] = template.id if isinstance(template, Template) else int(template)
+        if table_name:
+            params["iceberg_table_name"] = table_name
+        body = self._client.http.json("POST", "/dataset/upload", params=params, files=files)
+        return UploadReport.model_validate(body)
+
+    def page(self, *, skip: int = 0, limit: int = 100) -> Page[Dataset]:
+        body = self._client.http.json("GET", "/dataset/list", params={"skip": skip, "limit": limit})
+        return Page[Dataset](items=body["data"], total=body["total"])
+
+    def list(self, *, page_size: int = 100) -> Iterator[Dataset]:
+        """Every dataset of the tenant, a page at a time."""
+        return iterate(lambda skip, limit: self.page(skip=skip, limit=limit), page_size)
+
+    def preview(self, dataset_id: int, *, limit: int = 10, offset: int = 0) -> builtins.list[dict[str, Any]]:
+        """Typed rows of the dataset (defaults filled)."""
+        body = self._client.http.json(
+            "GET", "/dataset/view", params={"dataset_id": dataset_id, "limit": limit, "offset": offset}
+        )
+        return builtins.list(body["preview"])
+
+    def delete(self, dataset_id: int) -> None:
+        self._client.http.json("DELETE", f"/dataset/delete/{dataset_id}")
+
+
+def _media_type(path: Path) -> str:
+    return "application/vnd.apache.parquet" if path.suffix.lower() == ".parquet" else "text/csv"
