@@ -9,24 +9,20 @@ them into the version's baseline bins in one scan, compares, and posts the resul
 
 from __future__ import annotations
 
-import argparse
-import logging
-import traceback
 from typing import Any
 
 from sqlalchemy import Engine
 
-from raylake.core.vocabulary import DriftMethod, JobStatus
+from raylake.core.vocabulary import DriftMethod
 from raylake.platform import lake
-from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
-from raylake.platform.db import make_engine, session_scope
+from raylake.platform.db import session_scope
 from raylake.platform.monitoring import drift_baseline, drift_reader
 from raylake.platform.monitoring.drift_models import PREDICTIONS, DriftReport
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
-log = logging.getLogger("raylake.drift")
 KIND = "drift"
 
 
@@ -58,30 +54,19 @@ def measure(settings: Settings, engine: Engine, report: DriftReport) -> dict[str
 
 def run(settings: Settings, report_id: int) -> None:
     """Claim the report, measure, and post the result or the reason it failed."""
-    engine = make_engine(settings.sqlalchemy_url)
-    token = runtime.callback_token(settings, KIND, report_id)
-    try:
-        report = runtime.claim(engine, DriftReport, report_id)
-        runtime.update(engine, DriftReport, report_id, status=JobStatus.RUNNING, stage="starting", percent=2)
-        body: dict[str, Any] = {"report_id": report_id}
-        try:
-            body["result"] = measure(settings, engine, report)
-        except Exception as exc:
-            log.error("drift report %s failed:\n%s", report_id, traceback.format_exc())
-            body["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-        runtime.post(settings, "/models/drift-result", token, body)
-        if "error" in body:
-            raise SystemExit(1)
-    finally:
-        engine.dispose()
+    runtime.run_job(
+        settings,
+        table=DriftReport,
+        row_id=report_id,
+        kind=KIND,
+        result_path="/models/drift-result",
+        report=lambda report: {"report_id": report_id},
+        work=lambda engine, report: measure(settings, engine, report),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="raylake.train_jobs.drift")
-    parser.add_argument("--report-id", type=int, required=True)
-    args = parser.parse_args(argv)
-    run(resolve_settings(Settings()), args.report_id)
+    runtime.main("raylake.train_jobs.drift", "--report-id", run, argv)
 
 
 if __name__ == "__main__":

@@ -9,24 +9,18 @@ model and the preprocessing state the run uses now, and posts mean |SHAP| per or
 
 from __future__ import annotations
 
-import argparse
-import logging
-import traceback
-
 import polars as pl
 
-from raylake.core.vocabulary import JobStatus
 from raylake.ml import explain
 from raylake.platform import lake
-from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.datasets.validation import FILE_ID
-from raylake.platform.db import make_engine, session_scope
+from raylake.platform.db import session_scope
 from raylake.platform.training import artifacts
 from raylake.platform.training.models import FeatureImportanceJob, PreprocessState, TrainingRun
 from raylake.train_jobs import runtime
 
-log = logging.getLogger("raylake.explain")
 KIND = "shap"
 EXPLAIN_ROWS = 200
 BACKGROUND_ROWS = 100
@@ -57,32 +51,20 @@ def importance(settings: Settings, engine, job: FeatureImportanceJob) -> dict[st
 
 
 def run(settings: Settings, importance_id: int) -> None:
-    engine = make_engine(settings.sqlalchemy_url)
-    token = runtime.callback_token(settings, KIND, importance_id)
-    try:
-        job = runtime.claim(engine, FeatureImportanceJob, importance_id)
-        runtime.update(
-            engine, FeatureImportanceJob, importance_id, status=JobStatus.RUNNING, stage="starting", percent=2
-        )
-        body: dict = {"training_id": job.training_run_id}
-        try:
-            body["result"] = importance(settings, engine, job)
-        except Exception as exc:
-            log.error("feature importance %s failed:\n%s", importance_id, traceback.format_exc())
-            body["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-        runtime.post(settings, "/train/shap-result", token, body)
-        if "error" in body:
-            raise SystemExit(1)
-    finally:
-        engine.dispose()
+    """Claim the row, compute the run's SHAP importance, and report it or the reason it failed."""
+    runtime.run_job(
+        settings,
+        table=FeatureImportanceJob,
+        row_id=importance_id,
+        kind=KIND,
+        result_path="/train/shap-result",
+        report=lambda job: {"training_id": job.training_run_id},
+        work=lambda engine, job: importance(settings, engine, job),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="raylake.train_jobs.explain")
-    parser.add_argument("--importance-id", type=int, required=True)
-    args = parser.parse_args(argv)
-    run(resolve_settings(Settings()), args.importance_id)
+    runtime.main("raylake.train_jobs.explain", "--importance-id", run, argv)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ authenticated callback, so the API alone decides what a finished run looks like.
 
 from __future__ import annotations
 
+import argparse
 import importlib.abc
 import json
+import logging
 import os
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -21,16 +24,17 @@ from sqlalchemy import Engine
 from sqlalchemy import update as sa_update
 from sqlmodel import SQLModel
 
-from raylake.core.vocabulary import FINAL, EventType
+from raylake.core.vocabulary import FINAL, EventType, JobStatus
 from raylake.platform import callbacks
 from raylake.platform import models as _all_tables  # noqa: F401  (foreign keys resolve across features)
 from raylake.platform.clock import utcnow
-from raylake.platform.config import Settings
-from raylake.platform.db import session_scope
+from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.db import make_engine, session_scope
 from raylake.platform.events.outbox import emit
 from raylake.platform.jobs import LEASE_RENEW_S
 from raylake.platform.training.models import TrainingRun
 
+log = logging.getLogger("raylake.job")
 ROW_WAIT_S = 30
 POST_ATTEMPTS = 5
 T = TypeVar("T", bound=SQLModel)
@@ -179,3 +183,42 @@ def post(settings: Settings, path: str, token: str, body: dict[str, Any]) -> Non
             last = RuntimeError(f"{resp.status_code} {resp.text[:200]}")
         time.sleep(min(2**attempt, 10))
     raise RuntimeError(f"could not report to {url}: {last}")
+
+
+def run_job(
+    settings: Settings,
+    *,
+    table: type[T],
+    row_id: int,
+    kind: str,
+    result_path: str,
+    report: Callable[[T], dict[str, Any]],
+    work: Callable[[Engine, T], dict[str, Any]],
+) -> None:
+    """A job's whole life: claim its row, mark it running, do the work, and post the result (or the
+    reason it failed, then exit 1) to the API's callback; ``report`` names the row in that body."""
+    engine = make_engine(settings.sqlalchemy_url)
+    token = callback_token(settings, kind, row_id)
+    try:
+        row = claim(engine, table, row_id)
+        update(engine, table, row_id, status=JobStatus.RUNNING, stage="starting", percent=2)
+        body = report(row)
+        try:
+            body["result"] = work(engine, row)
+        except Exception as exc:
+            log.error("%s %s failed:\n%s", kind, row_id, traceback.format_exc())
+            body["error"] = f"{type(exc).__name__}: {exc}"[:2000]
+        post(settings, result_path, token, body)
+        if "error" in body:
+            raise SystemExit(1)
+    finally:
+        engine.dispose()
+
+
+def main(prog: str, option: str, run: Callable[[Settings, int], None], argv: list[str] | None) -> None:
+    """A job entrypoint's command line: logging, its one row id option, the settings from the job's env."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument(option, type=int, required=True)
+    args = parser.parse_args(argv)
+    run(resolve_settings(Settings()), getattr(args, option.lstrip("-").replace("-", "_")))

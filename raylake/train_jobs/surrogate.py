@@ -9,29 +9,24 @@ beside the version's files and posts where it is to ``models/surrogate-result``.
 
 from __future__ import annotations
 
-import argparse
-import logging
-import traceback
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine
 
 from raylake.core.layout import model_prefix
-from raylake.core.vocabulary import JobStatus
 from raylake.ml.external import ExternalModel
 from raylake.ml.surrogate import fit_surrogate
 from raylake.platform import lake
-from raylake.platform.config import Settings, resolve_settings
+from raylake.platform.config import Settings
 from raylake.platform.datasets.models import Dataset
-from raylake.platform.db import make_engine, session_scope
+from raylake.platform.db import session_scope
 from raylake.platform.inference.loading import load_model, model_id
 from raylake.platform.registry.external_files import NO_PREPROCESS
 from raylake.platform.registry.models import SurrogateJob
 from raylake.platform.training.models import TrainingRun
 from raylake.train_jobs import runtime
 
-log = logging.getLogger("raylake.surrogate")
 KIND = "surrogate"
 SAMPLE_ROWS = 50_000  # what the surrogate is fitted on (and held out from), at most
 
@@ -81,32 +76,19 @@ def fit(settings: Settings, engine: Engine, job: SurrogateJob) -> dict[str, Any]
 
 def run(settings: Settings, surrogate_id: int) -> None:
     """Claim the row, fit, and report the result or the reason it failed."""
-    engine = make_engine(settings.sqlalchemy_url)
-    token = runtime.callback_token(settings, KIND, surrogate_id)
-    try:
-        job = runtime.claim(engine, SurrogateJob, surrogate_id)
-        runtime.update(
-            engine, SurrogateJob, surrogate_id, status=JobStatus.RUNNING, stage="starting", percent=2
-        )
-        body: dict[str, Any] = {"surrogate_id": surrogate_id}
-        try:
-            body["result"] = fit(settings, engine, job)
-        except Exception as exc:
-            log.error("surrogate %s failed:\n%s", surrogate_id, traceback.format_exc())
-            body["error"] = f"{type(exc).__name__}: {exc}"[:2000]
-        runtime.post(settings, "/models/surrogate-result", token, body)
-        if "error" in body:
-            raise SystemExit(1)
-    finally:
-        engine.dispose()
+    runtime.run_job(
+        settings,
+        table=SurrogateJob,
+        row_id=surrogate_id,
+        kind=KIND,
+        result_path="/models/surrogate-result",
+        report=lambda job: {"surrogate_id": surrogate_id},
+        work=lambda engine, job: fit(settings, engine, job),
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="raylake.train_jobs.surrogate")
-    parser.add_argument("--surrogate-id", type=int, required=True)
-    args = parser.parse_args(argv)
-    run(resolve_settings(Settings()), args.surrogate_id)
+    runtime.main("raylake.train_jobs.surrogate", "--surrogate-id", run, argv)
 
 
 if __name__ == "__main__":
