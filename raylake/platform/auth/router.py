@@ -43,6 +43,7 @@ def login_access_token(
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
+    """Log in with the OAuth2 password form: an access token and a refresh token (401 for either wrong)."""
     return service.login(
         session=session,
         settings=settings,
@@ -54,17 +55,20 @@ def login_access_token(
 
 @router.post("/login/test-token", response_model=UserPublic)
 def test_token(session: SessionDep, principal: Authenticated) -> UserPublic:
+    """The user behind the bearer token: a check that an access token still works."""
     user = users.get_user(session=session, principal=principal, user_id=principal.user_id)
     return users.user_public(session=session, user=user)
 
 
 @router.post("/refresh", response_model=Token, dependencies=[Public])
 def refresh(session: SessionDep, settings: SettingsDep, token: RefreshTokenDep) -> Token:
+    """New access and refresh tokens for a refresh token, which is spent (reusing it ends its session)."""
     return service.refresh(session=session, settings=settings, refresh_token=token)
 
 
 @router.post("/logout", response_model=Message, dependencies=[Public])
 def logout(session: SessionDep, settings: SettingsDep, token: RefreshTokenDep) -> Message:
+    """End the session a refresh token belongs to."""
     service.logout(session=session, settings=settings, refresh_token=token)
     return Message(message="User successfully logged out")
 
@@ -94,6 +98,7 @@ def reset_password(
     principal: Authenticated,
     data: Annotated[ResetPasswordRequest, Depends(_reset_request)],
 ) -> Message:
+    """Set a new password: your own with the current one, or (superusers) anyone's; their sessions end."""
     service.reset_password(
         session=session,
         principal=principal,
@@ -106,6 +111,7 @@ def reset_password(
 
 @router.get("/validate-token", response_model=TokenValidation)
 def validate_token(principal: Authenticated, settings: SettingsDep, token: BearerDep) -> TokenValidation:
+    """What the bearer access token says: its user, tenant, permissions and when it expires."""
     claims = decode_token(token or "", secret=settings.secret(), expected_type="access")
     return TokenValidation(
         user_id=principal.user_id,

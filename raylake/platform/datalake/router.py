@@ -34,6 +34,7 @@ def _either(primary: str | None, alias: str | None, names: str) -> str:
 
 @router.get("/schemas", response_model=list[str])
 def list_schemas(principal: DatalakeRead) -> list[str]:
+    """The lake's schemas (namespaces) you may browse: bronze, silver, gold, default."""
     return service.list_schemas()
 
 
@@ -61,6 +62,7 @@ def table_columns(
     schema_name: SchemaName,
     table_name: TableName,
 ) -> list[ColumnInfo]:
+    """A table's columns with their SQL types (404 for a table your tenant does not own)."""
     return service.table_columns(
         session=session, ctx=ctx, principal=principal, schema_name=schema_name, table_name=table_name
     )
@@ -74,6 +76,7 @@ def table_metadata(
     schema_name: SchemaName,
     table_name: TableName,
 ) -> TableMetadata:
+    """A table's catalogue facts: owner, times, location, format, row count and current snapshot."""
     return service.table_metadata(
         session=session, ctx=ctx, principal=principal, schema_name=schema_name, table_name=table_name
     )
@@ -91,6 +94,7 @@ def numeric_stats(
     table: OptionalName = None,
     column: OptionalName = None,
 ) -> NumericStats:
+    """Count, mean, sample standard deviation, min, max and median of a numeric column."""
     return service.numeric_stats(
         session=session,
         ctx=ctx,
@@ -113,6 +117,7 @@ def distinct_count(
     table_name: OptionalName = None,
     column_name: OptionalName = None,
 ) -> DistinctCount:
+    """How many distinct non-null values a column holds."""
     return service.distinct_count(
         session=session,
         ctx=ctx,

@@ -68,6 +68,7 @@ def upload(
         ),
     ] = None,
 ) -> UploadResult:
+    """Upload CSV or Parquet files as a new dataset checked against its template: 201 with the report."""
     form = _UploadForm(
         dataset_name=dataset_name, template_id=template_id, usage=usage, iceberg_table_name=iceberg_table_name
     )
@@ -78,6 +79,7 @@ def upload(
 
 
 def dataset_public(dataset: Dataset, file_count: int, template_name: str | None) -> DatasetPublic:
+    """A dataset as the list shows it, with its file count, template name and usability."""
     return DatasetPublic(
         **dataset.model_dump(
             include={
@@ -106,6 +108,7 @@ def dataset_public(dataset: Dataset, file_count: int, template_name: str | None)
 
 @router.get("/list", response_model=DatasetsPublic)
 def list_datasets(session: SessionDep, principal: DatasetRead, page: PageDep) -> DatasetsPublic:
+    """A page of your tenant's datasets, newest first, with their file counts; and how many there are."""
     rows, total = service.list_datasets(
         session=session, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -137,6 +140,7 @@ def list_validated(
 
 @router.get("/get_dataset_by_id", response_model=DatasetDetail)
 def get_dataset_by_id(session: SessionDep, principal: DatasetRead, dataset_id: DatasetId) -> DatasetDetail:
+    """A dataset's details: its tables, columns with their types, and versions (snapshots)."""
     dataset = service.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     assert dataset.id is not None
     return DatasetDetail(
@@ -167,6 +171,7 @@ def view(
     limit: Annotated[int, Query(ge=1, le=service.MAX_PREVIEW)] = 100,
     offset: Annotated[int, Query(ge=0, le=2**40)] = 0,
 ) -> DatasetPreview:
+    """A page of a dataset's validated rows at its current version."""
     dataset = service.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     rows, total = service.preview(ctx=ctx, dataset=dataset, limit=limit, offset=offset)
     return DatasetPreview(dataset_id=dataset_id, total=total, limit=limit, offset=offset, preview=rows)
@@ -174,6 +179,7 @@ def view(
 
 @router.delete("/delete/{dataset_id}", response_model=Deleted)
 def delete(session: SessionDep, ctx: LakeDep, principal: DatasetWrite, dataset_id: IdPath) -> Deleted:
+    """Delete a dataset: its rows, tables, files and the batch predictions made on it."""
     service.delete_dataset(session=session, ctx=ctx, principal=principal, dataset_id=dataset_id)
     return Deleted(message="Dataset deleted successfully")
 
@@ -186,6 +192,7 @@ def generate_statistics(
     principal: DatasetWrite,
     dataset_id: DatasetId,
 ) -> StatisticsJob:
+    """Start a Ray job computing a dataset's statistics: 202 with the job id and the statistics id to poll."""
     row = statistics.submit(
         session=session, settings=settings, jobs=jobs, principal=principal, dataset_id=dataset_id
     )
@@ -202,6 +209,7 @@ def generate_statistics(
 def get_statistics(
     session: SessionDep, jobs: JobsDep, principal: DatasetRead, dataset_id: DatasetId
 ) -> StatisticsResult:
+    """The dataset's latest statistics job: its status and progress, and the statistics once completed."""
     row = statistics.latest(session=session, jobs=jobs, principal=principal, dataset_id=dataset_id)
     assert row.id is not None
     return StatisticsResult(

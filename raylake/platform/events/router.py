@@ -44,16 +44,19 @@ def list_events(
 def create_webhook(
     session: SessionDep, settings: SettingsDep, principal: TrainRun, data: WebhookCreate
 ) -> WebhookPublic:
+    """Register a webhook: events of the named types are POSTed to its URL, signed if it has a secret."""
     return service.create_webhook(session=session, settings=settings, principal=principal, data=data)
 
 
 @router.get("/webhooks", response_model=WebhooksPublic)
 def list_webhooks(session: SessionDep, principal: TrainRead, page: PageDep) -> WebhooksPublic:
+    """A page of your tenant's webhooks, oldest first."""
     return service.list_webhooks(session=session, principal=principal, skip=page.skip, limit=page.limit)
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookPublic)
 def read_webhook(session: SessionDep, principal: TrainRead, webhook_id: IdPath) -> WebhookPublic:
+    """One of your tenant's webhooks."""
     return service.get_webhook(session=session, principal=principal, webhook_id=webhook_id)
 
 
@@ -61,6 +64,7 @@ def read_webhook(session: SessionDep, principal: TrainRead, webhook_id: IdPath) 
 def update_webhook(
     session: SessionDep, settings: SettingsDep, principal: TrainRun, webhook_id: IdPath, data: WebhookUpdate
 ) -> WebhookPublic:
+    """Change a webhook's URL, event types, secret or whether it is on (an off one gets no new deliveries)."""
     return service.update_webhook(
         session=session, settings=settings, principal=principal, webhook_id=webhook_id, data=data
     )
@@ -68,6 +72,7 @@ def update_webhook(
 
 @router.delete("/webhooks/{webhook_id}", response_model=Deleted)
 def delete_webhook(session: SessionDep, principal: TrainRun, webhook_id: IdPath) -> Deleted:
+    """Delete a webhook and its deliveries; pending ones are never sent."""
     service.delete_webhook(session=session, principal=principal, webhook_id=webhook_id)
     return Deleted(message=f"Webhook {webhook_id} deleted")
 
@@ -76,6 +81,7 @@ def delete_webhook(session: SessionDep, principal: TrainRun, webhook_id: IdPath)
 def list_deliveries(
     session: SessionDep, principal: TrainRead, webhook_id: IdPath, page: PageDep
 ) -> DeliveriesPublic:
+    """A page of a webhook's delivery attempts, newest first, with their status, attempts and last error."""
     return service.list_deliveries(
         session=session, principal=principal, webhook_id=webhook_id, skip=page.skip, limit=page.limit
     )

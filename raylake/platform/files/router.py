@@ -38,6 +38,7 @@ def add_files(
     dataset_id: DatasetId,
     files: Annotated[list[UploadFile], File(description="CSV or Parquet files")],
 ) -> UploadResult:
+    """Add CSV or Parquet files to a dataset as a new version of its rows: 201 with the validation report."""
     datasets.get_dataset(session=session, principal=principal, dataset_id=dataset_id)
     with staged_uploads(settings, files) as staged:
         dataset, rows = service.add_files(
@@ -50,6 +51,7 @@ def add_files(
 def list_files(
     session: SessionDep, principal: DatasetRead, dataset_id: DatasetId, page: PageDep
 ) -> FilesPublic:
+    """A page of a dataset's files, oldest first; and how many it has."""
     files, total = service.list_files(
         session=session, principal=principal, dataset_id=dataset_id, skip=page.skip, limit=page.limit
     )
@@ -64,12 +66,14 @@ def view_file(
     file_id: FileId,
     lines: Annotated[int, Query(ge=1, le=100)] = service.PREVIEW_LINES,
 ) -> FilePreview:
+    """The first lines of a file as uploaded (text files only)."""
     file = service.get_file(session=session, principal=principal, file_id=file_id)
     return FilePreview(file_id=file_id, content_preview=service.view_file(ctx=ctx, file=file, lines=lines))
 
 
 @router.delete("/delete/{file_id}", response_model=Deleted)
 def delete_file(session: SessionDep, ctx: LakeDep, principal: DatasetWrite, file_id: IdPath) -> Deleted:
+    """Delete a file: its rows leave the dataset's tables as a new version."""
     service.delete_file(session=session, ctx=ctx, principal=principal, file_id=file_id)
     return Deleted(message="File deleted successfully")
 
@@ -86,6 +90,7 @@ def download(
     file_path: Annotated[str | None, Query(max_length=1024)] = None,
     file_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> StreamingResponse:
+    """Download a file as uploaded, by id or by the path the API gave (only your tenant's files)."""
     if file_path is None and file_id is None:
         raise Invalid("file_path or file_id is required")
     file, body = service.resolve_download(
@@ -100,6 +105,7 @@ def download(
 
 @router.get("/get_file_by_id/", response_model=FileDetail)
 def get_file_by_id(session: SessionDep, principal: DatasetRead, file_id: FileId) -> FileDetail:
+    """A file's details: its dataset, name, stored path and size."""
     file = service.get_file(session=session, principal=principal, file_id=file_id)
     return FileDetail(
         **file_public(file).model_dump(), csv_file_path=file.storage_key, size_bytes=file.size_bytes

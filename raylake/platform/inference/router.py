@@ -106,6 +106,7 @@ async def forecast(
 
 @router.get("/form-based-prediction", response_model=FormResponse)
 def form_based_prediction(session: SessionDep, ctx: LakeDep, principal: InferenceRead, id: ModelId) -> dict:
+    """A model's prediction form: its inputs with types, defaults and the categories seen in training."""
     return service.form(session=session, ctx=ctx, principal=principal, train_id=id)
 
 
@@ -137,6 +138,7 @@ async def batch_prediction(
         engine, prediction_id = request.app.state.engine, prediction.id
 
         def fail(reason: str) -> None:
+            """End the batch prediction's row with the reason when the model's replica could not report it."""
             with session_scope(engine) as own:
                 service.fail_batch(own, prediction_id, reason)
 
@@ -157,6 +159,7 @@ def _result(prediction: Prediction) -> BatchResult:
 def result(
     session: SessionDep, jobs: JobsDep, principal: InferenceRead, prediction_id: ModelId
 ) -> BatchResult:
+    """A batch prediction's status, brought up to date with its Ray job, and its outputs once completed."""
     return _result(
         service.get_prediction(session=session, jobs=jobs, principal=principal, prediction_id=prediction_id)
     )
@@ -166,6 +169,7 @@ def result(
 def batch_result(
     session: SessionDep, settings: SettingsDep, token: CallbackTokenDep, body: BatchCallback
 ) -> CallbackAck:
+    """Where a batch job reports its result; accepted only with that job's callback token."""
     service.record_batch(session=session, settings=settings, token=token, body=body)
     return CallbackAck(message="Batch result received")
 
@@ -178,6 +182,7 @@ def predictions(
     page: PageDep,
     train_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> PredictionLogOut:
+    """A page of the prediction log (one model's, or your tenant's), newest first, the latest included."""
     prediction_log.flush()
     rows, total = service.list_predictions(
         session=session, principal=principal, train_id=train_id, skip=page.skip, limit=page.limit

@@ -23,5 +23,6 @@ def terminate_ray_job(
         str, Query(min_length=1, max_length=32, description="training, statistics, shap or batch")
     ],
 ) -> TerminateResult:
+    """Stop a running Ray job of your tenant (training, statistics, SHAP or batch); it is marked cancelled."""
     service.terminate(session=session, jobs=jobs, principal=principal, ray_job_id=ray_job_id, usage=usage)
     return TerminateResult(message=f"Termination request for Ray job '{ray_job_id}' has been sent.")

@@ -24,22 +24,26 @@ router = APIRouter(prefix="/rbac", tags=["rbac"])
 
 @router.post("/roles/", response_model=RolePublic, status_code=201)
 def create_role(session: SessionDep, principal: RbacAdmin, data: RoleCreate) -> RolePublic:
+    """Create a role with permissions you hold yourself: 201 with the role."""
     return service.create_role(session=session, principal=principal, data=data)
 
 
 @router.get("/roles/", response_model=RolesPublic)
 def list_roles(session: SessionDep, principal: RbacRead, page: PageDep) -> RolesPublic:
+    """A page of your tenant's roles with their permissions; and how many there are."""
     roles, count = service.list_roles(session=session, principal=principal, skip=page.skip, limit=page.limit)
     return RolesPublic(data=roles, count=count)
 
 
 @router.post("/permissions/", response_model=PermissionPublic, status_code=201)
 def create_permission(session: SessionDep, principal: RbacAdmin, data: PermissionCreate) -> PermissionPublic:
+    """Create a custom permission in your tenant: 201 with the permission."""
     return service.create_permission(session=session, principal=principal, data=data)
 
 
 @router.get("/permissions/", response_model=PermissionsPublic)
 def list_permissions(session: SessionDep, principal: RbacRead, page: PageDep) -> PermissionsPublic:
+    """A page of your tenant's permissions; and how many there are."""
     perms, count = service.list_permissions(
         session=session, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -50,6 +54,7 @@ def list_permissions(session: SessionDep, principal: RbacRead, page: PageDep) ->
 def attach_permissions(
     session: SessionDep, principal: RbacAdmin, role_id: IdPath, data: PermissionNames
 ) -> RolePublic:
+    """Add permissions you hold to a role: the role as it now is."""
     return service.attach_permissions(
         session=session, principal=principal, role_id=role_id, names=data.permissions
     )
@@ -59,6 +64,7 @@ def attach_permissions(
 def detach_permission(
     session: SessionDep, principal: RbacAdmin, role_id: IdPath, permission_name: str
 ) -> RolePublic:
+    """Take a permission from a role: the role as it now is."""
     return service.detach_permission(
         session=session, principal=principal, role_id=role_id, name=permission_name
     )
@@ -66,6 +72,7 @@ def detach_permission(
 
 @router.post("/users/{user_id}/roles", response_model=UserPublic)
 def assign_roles(session: SessionDep, principal: RbacAdmin, user_id: IdPath, data: RoleNames) -> UserPublic:
+    """Give a user roles of their tenant (only roles whose permissions you hold): the user as they now are."""
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.assign_roles(
         session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, names=data.roles
@@ -75,6 +82,7 @@ def assign_roles(session: SessionDep, principal: RbacAdmin, user_id: IdPath, dat
 
 @router.delete("/users/{user_id}/roles/{role_name}", response_model=UserPublic)
 def revoke_role(session: SessionDep, principal: RbacAdmin, user_id: IdPath, role_name: str) -> UserPublic:
+    """Take a role from a user (never the last active admin's admin role: 409): the user as they now are."""
     user = users.get_user(session=session, principal=principal, user_id=user_id)
     service.revoke_role(
         session=session, principal=principal, user_id=user_id, tenant_id=user.tenant_id, name=role_name

@@ -17,6 +17,7 @@ router = APIRouter(prefix="/tenants", tags=["tenants"])
 
 @router.post("/", response_model=TenantPublic, status_code=201)
 def create_tenant(session: SessionDep, _: Superuser, data: TenantCreate) -> TenantPublic:
+    """Create a tenant with its built-in roles and default project (superusers only; 409 for a taken name)."""
     tenant = service.create_tenant(session=session, name=data.name)
     return TenantPublic.model_validate(tenant, from_attributes=True)
 
@@ -27,6 +28,7 @@ def list_tenants(
     _: Superuser,
     page: PageDep,
 ) -> TenantsPublic:
+    """A page of tenants, oldest first; and how many there are (superusers only)."""
     tenants, count = service.list_tenants(session=session, skip=page.skip, limit=page.limit)
     return TenantsPublic(
         data=[TenantPublic.model_validate(t, from_attributes=True) for t in tenants], count=count

@@ -61,6 +61,7 @@ MODEL_STATUS = {"completed": "completed", "failed": "failed", "cancelled": "canc
 
 
 def public(run: TrainingRun, predictor: Predictor, cls: type[TrainPublic] = TrainPublic) -> TrainPublic:
+    """A run as the API shows it: its model's name, accuracy and the reference's status spellings."""
     metrics = run.metrics or {}
     data = run.model_dump()
     data.update(
@@ -74,6 +75,7 @@ def public(run: TrainingRun, predictor: Predictor, cls: type[TrainPublic] = Trai
 
 
 def importance_public(job: FeatureImportanceJob) -> FeatureImportance:
+    """A feature-importance job as the API shows it: status, progress, and the SHAP values once done."""
     return FeatureImportance(
         train_id=job.training_run_id,
         feature_importance=job.result,
@@ -94,6 +96,7 @@ def create(
     principal: TrainRun,
     body: TrainRequest,
 ) -> TrainPublic:
+    """Train a new version of the model ``predictor_name`` as a Ray job: 201 with the run to poll."""
     run = service.create(
         session=session, settings=settings, ctx=ctx, jobs=jobs, principal=principal, request=body
     )
@@ -102,17 +105,20 @@ def create(
 
 @router.post("/get_details", response_model=DetailsResponse)
 def get_details(session: SessionDep, principal: TrainRead, body: DetailsRequest) -> dict:
+    """What a training form offers for a dataset: its columns, column roles, problem types and algorithms."""
     return service.details(session=session, principal=principal, request=body)
 
 
 @router.get("/list", response_model=TrainList)
 def list_runs(session: SessionDep, principal: TrainRead, page: PageDep) -> TrainList:
+    """A page of your tenant's training runs with their models, newest first; and how many there are."""
     rows, total = service.list_runs(session=session, principal=principal, skip=page.skip, limit=page.limit)
     return TrainList(total=total, data=[public(run, predictor) for run, predictor in rows])
 
 
 @router.get("/refresh", response_model=TrainList)
 def refresh(session: SessionDep, jobs: JobsDep, principal: TrainRead, page: PageDep) -> TrainList:
+    """The runs list after every unfinished run's status is brought up to date with Ray."""
     rows, total = service.refresh(
         session=session, jobs=jobs, principal=principal, skip=page.skip, limit=page.limit
     )
@@ -121,6 +127,7 @@ def refresh(session: SessionDep, jobs: JobsDep, principal: TrainRead, page: Page
 
 @router.get("/get/{train_id}", response_model=TrainDetail)
 def get_run(session: SessionDep, jobs: JobsDep, principal: TrainRead, train_id: IdPath) -> TrainPublic:
+    """A training run, its status brought up to date with its Ray job."""
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     reconcile(session, jobs, run)
     return public(run, service.predictor_of(session, run), TrainDetail)
@@ -147,12 +154,14 @@ def delete(
     principal: TrainRun,
     id: IdPath,
 ) -> StatusMessage:
+    """Delete a run: its Ray jobs and deployment stop; its rows, forecast table and artifacts go."""
     service.delete(session=session, ctx=ctx, jobs=jobs, principal=principal, train_id=id, gateway=gateway)
     return StatusMessage(message="Training job deleted successfully")
 
 
 @router.post("/update/", response_model=DataMessage, dependencies=[ForgetServables])
 def update(session: SessionDep, principal: TrainRun, body: UpdateRequest) -> DataMessage:
+    """Point a completed run at another preprocessing state that yields exactly its model's features."""
     service.update_preprocess(
         session=session, principal=principal, train_id=body.train_id, preprocess_id=body.preprocess_id
     )
@@ -163,6 +172,7 @@ def update(session: SessionDep, principal: TrainRun, body: UpdateRequest) -> Dat
 def result(
     session: SessionDep, settings: SettingsDep, jobs: JobsDep, token: CallbackTokenDep, body: TrainResult
 ) -> CallbackAck:
+    """Where a training job reports its outcome or failure; accepted only with that job's callback token."""
     results.record(session=session, settings=settings, jobs=jobs, token=token, body=body)
     standby.refill(session, jobs, settings)  # the run's job (perhaps a standby) is ending: warm the next
     return CallbackAck(message="Result received")
@@ -170,6 +180,7 @@ def result(
 
 @router.get("/download-schema/{train_id}", response_model=SchemaDownload)
 def download_schema(session: SessionDep, principal: TrainRead, train_id: IdPath) -> JSONResponse:
+    """The columns a prediction request for this run supplies, as a JSON file to download."""
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     body = SchemaDownload(train_id=train_id, schema=runs.input_schema(run))
     return JSONResponse(
@@ -180,6 +191,7 @@ def download_schema(session: SessionDep, principal: TrainRead, train_id: IdPath)
 
 @router.get("/model-summary", response_model=ModelSummary)
 def model_summary(session: SessionDep, principal: TrainRead, train_id: TrainId) -> dict:
+    """A completed run's metrics, confusion matrix and labels (409 before it completes)."""
     run = service.get_run(session=session, principal=principal, train_id=train_id)
     return service.summary(run)
 
@@ -192,6 +204,7 @@ def generate_feature_importance(
     principal: TrainRun,
     train_id: TrainId,
 ) -> ShapSubmitted:
+    """Start a SHAP feature-importance job for a completed run: 202 with the Ray job id."""
     job = importance.generate(
         session=session, settings=settings, jobs=jobs, principal=principal, train_id=train_id
     )
@@ -204,6 +217,7 @@ def generate_feature_importance(
 def view_feature_importance(
     session: SessionDep, jobs: JobsDep, principal: TrainRead, train_id: TrainId
 ) -> FeatureImportance:
+    """A run's latest feature-importance job: its status and progress, and the SHAP values once completed."""
     return importance_public(
         importance.latest(session=session, jobs=jobs, principal=principal, train_id=train_id)
     )
@@ -213,6 +227,7 @@ def view_feature_importance(
 def shap_result(
     session: SessionDep, settings: SettingsDep, token: CallbackTokenDep, body: ShapResult
 ) -> CallbackAck:
+    """Where a SHAP job reports its feature importance; accepted only with that job's callback token."""
     importance.record(session=session, settings=settings, token=token, body=body)
     return CallbackAck(message="SHAP result received")
 
@@ -221,5 +236,6 @@ def shap_result(
 def delete_feature_importance(
     session: SessionDep, jobs: JobsDep, principal: TrainRun, train_id: IdPath
 ) -> StatusMessage:
+    """Stop a run's unfinished feature-importance jobs and delete all its results."""
     importance.delete(session=session, jobs=jobs, principal=principal, train_id=train_id)
     return StatusMessage(message="Feature importance results deleted successfully")

@@ -19,6 +19,7 @@ router = APIRouter(prefix="/utils", tags=["utils"])
     responses={503: {"model": Health, "description": "The database or Ray does not answer"}},
 )
 def health_check(request: Request) -> JSONResponse:
+    """Whether the service, its database and Ray answer: 200 when all do, 503 naming the one that does not."""
     try:
         ping(request.app.state.engine)
         database = "ok"
