@@ -139,23 +139,28 @@ class Settings(BaseSettings):
 
     @property
     def sqlalchemy_url(self) -> str:
+        """The database URL: ``database_url``, else a SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'raylake.db'}"
 
     @property
     def api_url(self) -> str:
+        """Where Ray jobs reach this API for their callbacks: ``callback_url``, else this host and port."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return (self.callback_url or f"http://{host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
+        """Whether the store is SQLite (which takes its own pragmas and locking)."""
         return self.sqlalchemy_url.startswith("sqlite")
 
     @property
     def ray_token_path(self) -> Path:
+        """The 0600 file in the data directory that keeps a generated Ray auth token."""
         return self.data_dir / RAY_TOKEN_FILE
 
     @property
     def superuser_password_path(self) -> Path:
+        """The 0600 file in the data directory that keeps a generated first-superuser password."""
         return self.data_dir / SUPERUSER_PASSWORD_FILE
 
     def ray_token(self) -> str:
@@ -165,6 +170,7 @@ class Settings(BaseSettings):
         return self.ray_auth_token.get_secret_value()
 
     def secret(self) -> str:
+        """The key that signs tokens and job callback secrets."""
         if self.secret_key is None:
             raise RuntimeError("settings were not resolved: call resolve_settings() first")
         return self.secret_key.get_secret_value()

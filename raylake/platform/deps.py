@@ -36,22 +36,27 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API 
 
 
 async def get_settings(request: Request) -> Settings:
+    """The app's settings."""
     return request.app.state.settings
 
 
 async def get_engine(request: Request) -> Engine:
+    """The app's database engine."""
     return request.app.state.engine
 
 
 async def get_jobs(request: Request) -> RayJobs:
+    """The app's Ray jobs client."""
     return request.app.state.jobs
 
 
 async def get_lake(request: Request) -> Lake:
+    """The app's lake: the Iceberg catalogue and the file store."""
     return request.app.state.lake
 
 
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """A session for the request: committed before the response is sent, rolled back when the route raises."""
     with session_scope(engine) as session:
         yield session
 
@@ -77,6 +82,7 @@ BearerDep = Annotated[str | None, Depends(_credential)]
 async def callback_token(
     token: Annotated[str | None, Header(alias=callbacks.HEADER, include_in_schema=False)] = None,
 ) -> str | None:
+    """The ``X-Callback-Token`` a Ray job presents when it reports, if any."""
     return token
 
 
@@ -100,6 +106,7 @@ class Page:
 
 
 async def page_params(skip: Skip = 0, limit: Limit = DEFAULT_PAGE) -> Page:
+    """The ``skip`` and ``limit`` query parameters of a list route."""
     return Page(skip=skip, limit=limit)
 
 
@@ -192,10 +199,12 @@ class Allow:
 
     @classmethod
     def authenticated(cls) -> Allow:
+        """Any signed-in caller, whatever their permissions."""
         return cls(None)
 
     @classmethod
     def public_route(cls) -> Allow:
+        """No caller needed (login, refresh, the health check)."""
         return _PublicRoute(None, public=True)
 
     @classmethod

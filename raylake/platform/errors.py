@@ -115,6 +115,7 @@ _HTTP_KIND = {
 
 
 def error_body(kind: str, detail: Any) -> dict[str, Any]:
+    """The JSON body of an error answer: ``{"error": kind, "detail": detail}``."""
     return {"error": kind, "detail": detail}
 
 
@@ -151,6 +152,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def register_error_handlers(app: FastAPI) -> None:
+    """Every error in the error body: domain, validation and HTTP errors, a busy store (503), others (500)."""
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse

@@ -45,6 +45,7 @@ class BodySizeLimit:
         responded = False
 
         async def limited_receive() -> Message:
+            """The request's messages, counting the body: BodyTooLarge once it passes the limit."""
             nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
@@ -55,6 +56,7 @@ class BodySizeLimit:
             return message
 
         async def guarded_send(message: Message) -> None:
+            """The app's answer, replaced by a 413 when the body passed the limit."""
             # Whatever the app makes of the aborted body (FastAPI turns it into a 400), the answer is 413.
             nonlocal responded
             if not exceeded:

@@ -172,6 +172,7 @@ def refill_in_background(engine: Engine, jobs: RayJobs, settings: Settings) -> N
         return
 
     def fill() -> None:
+        """Start the standby jobs, logging (not raising) when the cluster or store is not up yet."""
         try:
             with session_scope(engine) as session:
                 refill(session, jobs, settings)

@@ -64,6 +64,7 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 async def _relay(websocket: WebSocket, subscriber: Subscriber, expires_at: float) -> None:
     async def send_events() -> None:
+        """Forward the subscriber's events; close (try again later) when the client fell too far behind."""
         while True:
             body = await subscriber.queue.get()
             if body is None:
@@ -72,6 +73,7 @@ async def _relay(websocket: WebSocket, subscriber: Subscriber, expires_at: float
             await websocket.send_json(body)
 
     async def until_disconnected() -> None:
+        """Wait for the client to go away, ignoring anything it sends."""
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass  # clients have nothing to say after authenticating
 

@@ -12,10 +12,12 @@ from raylake.platform.inference.log import PredictionLog
 
 
 async def get_gateway(request: Request) -> ServeGateway:
+    """The app's Serve gateway, which reaches the model replicas."""
     return request.app.state.gateway
 
 
 async def get_prediction_log(request: Request) -> PredictionLog:
+    """The app's prediction log, which buffers real-time predictions before they are written."""
     return request.app.state.prediction_log
 
 

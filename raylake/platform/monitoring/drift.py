@@ -421,6 +421,7 @@ def public_baseline(run: TrainingRun, baseline: drift.Baseline) -> BaselinePubli
     assert run.id is not None
 
     def column(bins: drift.ColumnBins) -> ColumnBaseline:
+        """A column's baseline bins as the API shows them: edges when numeric, else categories."""
         numeric = bins.kind == drift.NUMERIC
         return ColumnBaseline(
             name=bins.name,

@@ -47,6 +47,7 @@ def column_names(roles: list[dict[str, Any]]) -> dict[str, Any]:
     with it."""
 
     def named(attribute: str) -> list[dict[str, Any]]:
+        """The roles with this attribute, in order."""
         return [r for r in roles if r["attribute"] == attribute]
 
     times, ids, target = named("Time"), named("Id"), named("Target")[0]

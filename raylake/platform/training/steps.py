@@ -61,6 +61,7 @@ def _same_columns(parent: TrainingRun, roles: list[dict[str, Any]]) -> None:
     """Refuse an incremental run whose used columns or roles differ from the version it continues."""
 
     def used(rows: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+        """The name, attribute and data type of each Target, Feature and Time column."""
         return {
             r["name"]: (r["attribute"], r["data_type"])
             for r in rows
