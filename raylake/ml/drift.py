@@ -239,6 +239,7 @@ def js_distance(expected: np.ndarray, observed: np.ndarray) -> float:
     m = (p + q) / 2
 
     def kl(a: np.ndarray) -> float:
+        """KL divergence (base 2) of a distribution from the midpoint ``m``, skipping empty bins."""
         kept = a > 0
         return float(np.sum(a[kept] * np.log2(a[kept] / m[kept])))
 
@@ -292,6 +293,7 @@ class ColumnScore:
     baseline_missing_share: float
 
     def to_json(self) -> dict[str, Any]:
+        """The column's score as a drift report stores it (rounded; the method by name)."""
         return {
             "name": self.name,
             "kind": self.kind,
@@ -324,6 +326,7 @@ class DriftResult:
         return [c.name for c in self.columns if c.drifted]
 
     def to_json(self) -> dict[str, Any]:
+        """The verdict as a drift report stores it, with every column's score and the prediction's."""
         return {
             "status": self.status.value,
             "method": self.method.value,

@@ -132,6 +132,7 @@ class ExternalModel:
 
     @surrogate.setter
     def surrogate(self, value: Surrogate | None) -> None:
+        """Attach a surrogate, refusing one fit on other inputs, or for another task or class order."""
         if value is not None:
             if value.inputs and value.inputs != self.signature.names:
                 raise ValueError(
@@ -246,6 +247,7 @@ class ExternalModel:
         background = self._background(default, categories)
 
         def model(Z: np.ndarray) -> np.ndarray:
+            """The model's answers for KernelSHAP's encoded coalition rows."""
             return self.runner.run(inputs_.decode(inputs, Z, categories), SERVING_THREADS)
 
         k = len(inputs)

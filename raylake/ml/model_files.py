@@ -126,7 +126,9 @@ def _is_zlib(head: bytes) -> bool:
 
 
 class _Decompressor(Protocol):
-    def decompress(self, data: bytes, /) -> bytes: ...
+    def decompress(self, data: bytes, /) -> bytes:
+        """The bytes this slice of the stream decompresses to."""
+        ...
 
 
 def _stream_head(path: Path, decompressor: _Decompressor, *, skip: int = 0) -> bytes:

@@ -275,6 +275,7 @@ def _search(
     progress("searching", 20)
 
     def searched(fraction: float, _trials: int) -> None:
+        """Report the search's progress as 20-85% of the ``searching`` stage."""
         progress("searching", 20 + int(65 * min(max(float(fraction), 0.0), 1.0)))
 
     found = auto_search(

@@ -151,6 +151,7 @@ def _converter(column: Column) -> Callable[[Any], Base]:
     fast = _FAST[column.kind]
 
     def convert(value: Any) -> Base:
+        """A raw value as the column's base value; ValueError for text that is no timestamp."""
         handler = fast.get(type(value))
         if handler is not None:
             base = handler(value)
@@ -288,6 +289,7 @@ def _emitter(column: Column, encoding: str) -> tuple[Base, Emit]:
         if encoding == "onehot":
 
             def onehot(features: list[float], value: Any) -> None:
+                """Append the value's one-hot block (all zeros for a category not seen in training)."""
                 block = [0.0] * other
                 code = codes.get(value, other)
                 if code < other:
@@ -304,6 +306,7 @@ def _emitter(column: Column, encoding: str) -> tuple[Base, Emit]:
     if column.kind == "datetime":
 
         def timestamp(features: list[float], microseconds: Any) -> None:
+            """Append a timestamp's date parts, hour and minute."""
             days, rest = divmod(microseconds, _DAY_US)
             features.extend(_date_parts(days))
             features.append(float(rest // 3_600_000_000))

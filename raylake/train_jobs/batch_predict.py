@@ -85,6 +85,7 @@ class Plan:
 
     @property
     def columns(self) -> list[str]:
+        """The columns a batch reads: the Id columns, the model's inputs, and the target when it is scored."""
         return [
             *self.ids,
             *self.inputs,
@@ -101,6 +102,7 @@ class Plan:
 
 
 def read_plan(engine: Engine, prediction: Prediction) -> Plan:
+    """What the batch reads and writes, from its run and dataset; LookupError once either is gone."""
     with session_scope(engine) as session:
         run = session.get(TrainingRun, prediction.train_id) if prediction.train_id else None
         dataset = session.get(Dataset, prediction.dataset_id) if prediction.dataset_id else None
@@ -202,6 +204,7 @@ class Score:
         self.sum = self.sum_sq = self.sse = self.sae = 0.0
 
     def add(self, predicted: pl.Series, actual: pl.Series) -> None:
+        """Score a block's predictions against its known actual values (the finite ones, for regression)."""
         keep = actual.is_not_null()
         if self.classification:
             p_labels, a_labels = target_labels(predicted.filter(keep)), target_labels(actual.filter(keep))
@@ -219,6 +222,7 @@ class Score:
         self.sae += float(np.abs(a - p).sum())
 
     def metrics(self) -> dict[str, Any]:
+        """Accuracy (classification) or R², RMSE and MAE (regression) so far; empty when no row was scored."""
         if not self.n:
             return {}
         if self.classification:
@@ -327,6 +331,7 @@ class _Captured:
         return frame.drop(extra)
 
     def close(self) -> None:
+        """Finish the captured rows' Parquet file, if any was written."""
         if self.writer is not None:
             self.writer.close()
 
@@ -491,6 +496,7 @@ def run_in_replica(
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: predict ``--prediction-id``'s dataset with Ray Data; exit 1 when it fails."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="raylake.train_jobs.batch_predict")
     parser.add_argument("--prediction-id", type=int, required=True)

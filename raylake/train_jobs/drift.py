@@ -66,6 +66,7 @@ def run(settings: Settings, report_id: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: measure the drift of ``--report-id``."""
     runtime.main("raylake.train_jobs.drift", "--report-id", run, argv)
 
 

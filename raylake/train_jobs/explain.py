@@ -27,6 +27,7 @@ BACKGROUND_ROWS = 100
 
 
 def importance(settings: Settings, engine, job: FeatureImportanceJob) -> dict[str, float]:
+    """The run's SHAP feature importance, over a sample of its training snapshot's rows."""
     progress = runtime.progress(engine, FeatureImportanceJob, job.id, low=0)
     with session_scope(engine) as session:
         run = session.get(TrainingRun, job.training_run_id)
@@ -64,6 +65,7 @@ def run(settings: Settings, importance_id: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: compute the SHAP importance of ``--importance-id``."""
     runtime.main("raylake.train_jobs.explain", "--importance-id", run, argv)
 
 

@@ -21,6 +21,7 @@ from raylake.platform.training.models import TrainingRun
 
 
 def read_rows(ctx: lake.Lake, engine: Engine, run: TrainingRun) -> pl.DataFrame:
+    """The run's validated rows at its snapshot (incremental: only files added since its base snapshot)."""
     with session_scope(engine) as session:
         dataset = session.get(Dataset, run.dataset_id) if run.dataset_id else None
         if dataset is None:

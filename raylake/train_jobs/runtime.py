@@ -47,6 +47,7 @@ class _Skipped(importlib.abc.MetaPathFinder):
         self.packages = packages
 
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        """Refuse the named packages (ModuleNotFoundError); leave every other import to the next finder."""
         if fullname.partition(".")[0] in self.packages:
             raise ModuleNotFoundError(f"{fullname} is not imported by this job", name=fullname)
         return None
@@ -120,6 +121,7 @@ def progress(
     reported: dict[str, Any] = {"stage": None, "percent": -100}
 
     def report(stage: str, percent: int) -> None:
+        """Write the stage and percent on the row, and a ``run.progress`` event when it moved enough."""
         percent = max(low, min(int(percent), 99))
         event: tuple[EventType, dict[str, Any]] | None = None
         if model is TrainingRun and (stage != reported["stage"] or percent >= reported["percent"] + 5):
@@ -137,6 +139,7 @@ def lease(engine: Engine, model: type[SQLModel], row_id: int) -> Iterator[None]:
     done = threading.Event()
 
     def renew() -> None:
+        """Touch the row every ``LEASE_RENEW_S`` until the block ends, riding out a busy store."""
         while not done.wait(LEASE_RENEW_S):
             try:
                 update(engine, model, row_id)

@@ -73,6 +73,7 @@ def wait_for_run(engine: Engine, standby_id: int, idle_s: float) -> int | None:
 
 
 def forget(engine: Engine, standby_id: int) -> None:
+    """Remove the standby's row, so no run is handed to this job."""
     with session_scope(engine) as session:
         session.execute(delete(JobStandby).where(col(JobStandby.id) == standby_id))
 
@@ -96,6 +97,7 @@ def reserved(cpus: float) -> Iterator[None]:
 
 
 def run(settings: Settings, standby_id: int) -> None:
+    """Warm up, wait for a run to be handed over, and train it holding its CPUs; exit when none comes."""
     engine = make_engine(settings.sqlalchemy_url)
     try:
         runtime.wait_for_row(engine, JobStandby, standby_id)  # the API commits it just after submitting
@@ -120,6 +122,7 @@ def run(settings: Settings, standby_id: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: stand by as ``--standby-id``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="raylake.train_jobs.standby")
     parser.add_argument("--standby-id", type=int, required=True)

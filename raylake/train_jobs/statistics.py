@@ -107,6 +107,7 @@ def compute(frame: pl.LazyFrame, progress: Progress) -> dict[str, Any]:
 
 
 def run(settings: Settings, statistics_id: int) -> None:
+    """Claim the row, describe the dataset's snapshot, and record the result or the failure on the row."""
     engine = make_engine(settings.sqlalchemy_url)
     row = runtime.claim(engine, DatasetStatistics, statistics_id)
     runtime.update(
@@ -150,6 +151,7 @@ def run(settings: Settings, statistics_id: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: compute the statistics of ``--statistics-id``."""
     parser = argparse.ArgumentParser(prog="raylake.train_jobs.statistics")
     parser.add_argument("--statistics-id", type=int, required=True)
     args = parser.parse_args(argv)

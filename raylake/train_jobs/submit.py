@@ -80,6 +80,7 @@ def take(submission_id: str, timeout_s: float = TAKE_TIMEOUT_S) -> dict[str, Any
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: request a run through the API with the key, then train it here."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = _arguments(argv)
     url, key = os.environ.get("RAYLAKE_URL"), os.environ.get("RAYLAKE_API_KEY")

@@ -88,6 +88,7 @@ def run(settings: Settings, surrogate_id: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: fit the surrogate of ``--surrogate-id``."""
     runtime.main("raylake.train_jobs.surrogate", "--surrogate-id", run, argv)
 
 

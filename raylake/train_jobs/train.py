@@ -80,6 +80,7 @@ def run(settings: Settings, train_id: int, *, lean: bool = False) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The Ray job's entrypoint: train ``--train-id``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = argparse.ArgumentParser(prog="raylake.train_jobs.train")
     parser.add_argument("--train-id", type=int, required=True)

@@ -45,6 +45,7 @@ def ray_runner(calls: Sequence[backtest.Call]) -> list[Any]:
     stored: dict[int, Any] = {}  # each large argument goes to the object store once, whatever its uses
 
     def shared(value: Any) -> Any:
+        """A frame as its object-store reference (put once, whatever its uses); anything else as it is."""
         if isinstance(value, pl.DataFrame):
             if id(value) not in stored:
                 stored[id(value)] = ray.put(value)
@@ -62,6 +63,7 @@ def thread_runner(threads: int) -> backtest.Runner:
     """Each call on a thread of this process, ``threads`` at a time."""
 
     def run(calls: Sequence[backtest.Call]) -> list[Any]:
+        """Each call's result, in order."""
         with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="forecast-fit") as pool:
             return list(pool.map(lambda call: call[0](**call[1]), calls))
 
@@ -69,12 +71,14 @@ def thread_runner(threads: int) -> backtest.Runner:
 
 
 def runner_for(params: dict[str, Any], settings: Settings) -> backtest.Runner:
+    """Where a run's backtest fits go: Ray tasks when its params say ``fits: tasks``, else threads here."""
     if params.get("fits") == "tasks":
         return ray_runner
     return thread_runner(int(params.get("threads") or settings.train_cpus))
 
 
 def train(settings: Settings, engine: Engine, run: TrainingRun) -> dict[str, Any]:
+    """Fit a forecasting run (backtest the candidates, keep the best) and save it; the result to report."""
     assert run.id is not None
 
     progress = runtime.progress(engine, TrainingRun, run.id)

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def parent_artifacts(engine: Engine, store: FileStore, run: TrainingRun) -> artifacts.Artifacts | None:
+    """The model and preprocessing of the version an incremental run continues; None for a first version."""
     if run.parent_id is None:
         return None
     with session_scope(engine) as session:

@@ -46,6 +46,7 @@ def fit(
     common = {"spec": spec.to_json(), "series_ids": series_ids, "seed": seed}
 
     def fold_calls(model: str) -> list[backtest.Call]:
+        """The remote calls backtesting ``model``: one forecast per fold."""
         return [
             (
                 backtest.fold_forecast,

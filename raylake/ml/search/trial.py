@@ -82,6 +82,7 @@ def _within(seconds: float, work: Callable[[], Any]) -> tuple[bool, Any]:
     box: dict[str, Any] = {}
 
     def run() -> None:
+        """Do the work, keeping its result or the exception it raised for the waiting trial."""
         try:
             box["result"] = work()
         except BaseException as exc:
