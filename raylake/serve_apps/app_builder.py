@@ -41,5 +41,6 @@ def api_application(settings: Settings) -> Application:
 
 
 def build_app(args: dict[str, Any]) -> Application:
+    """The Serve application ``serve run`` and ``serve deploy`` build: the API with its model pool."""
     settings = prepare(Settings(**args))
     return api_application(settings)

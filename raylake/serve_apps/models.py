@@ -68,6 +68,7 @@ def _deployment(models_per_replica: int) -> Any:
 
         @serve.multiplexed(max_num_models_per_replica=models_per_replica)
         async def get_model(self, key: str) -> Held:
+            """The model with this id, loaded on a miss; Serve keeps the replica's most recent few."""
             held = Held(await asyncio.to_thread(load_model, self._settings, self._engine, key))
             self._held[key] = held
             return held
@@ -94,6 +95,7 @@ def _deployment(models_per_replica: int) -> Any:
             return sorted(key for key, held in list(self._held.items()) if held.model is not None)
 
         async def predict(self, rows: list[dict[str, Any]], explain: bool = False) -> list[dict[str, Any]]:
+            """Predictions for the rows from the request's model (with SHAP values when ``explain``)."""
             model = await self._model()
             if isinstance(model, Forecaster):
                 raise ValueError(
@@ -106,6 +108,7 @@ def _deployment(models_per_replica: int) -> Any:
         async def forecast(
             self, unique_id: str, steps: int, exogenous: list[dict[str, Any]]
         ) -> list[dict[str, Any]]:
+            """``steps`` points ahead of one series from the request's forecasting model."""
             model = await self._model()
             if not isinstance(model, Forecaster):
                 raise ValueError("this model does not forecast")
@@ -132,6 +135,7 @@ def _deployment(models_per_replica: int) -> Any:
                 )
 
         async def check_health(self) -> None:
+            """Serve's health probe: a replica that answers is healthy."""
             return None
 
     return ModelServer
