@@ -221,3 +221,26 @@ def test_train_wait_predict_and_use_the_model(api, tenant: Tenant, tmp_path: Pat
     assert batch.status == "completed" and batch.no_of_records == 250
     downloaded = pl.read_csv(out)
     assert downloaded.height == 250 and "prediction" in downloaded.columns
+
+
+def test_submit_training_as_a_ray_job(api, tenant: Tenant):
+    once_per_session(api)
+    upload = pl.read_csv(io.BytesIO(training_csv(150, seed=12)))
+    dataset = tenant.client.datasets.upload(upload, name=unique("nb-"))
+    with pytest.raises(ValueError, match="API key"):  # the job authenticates with a key, not a password
+        tenant.client.submit_training(dataset, target="Churn", predictor_name=unique("nb-"), via="ray")
+    key = tenant.client.api_keys.create(unique("nb-"), role="data_scientist").key
+    keyed = Client(str(api.client.base_url), api_key=key)
+    run = keyed.submit_training(
+        dataset,
+        target="Churn",
+        predictor_name=unique("nb-"),
+        via="ray",
+        ray_address=api.settings.ray_dashboard_url,
+        ray_token=api.settings.ray_token(),
+        algorithm="LightGBM",
+    )
+    assert run.info.ray_job_id and run.info.ray_job_id.startswith("raysubmit_")
+    info = run.wait(progress=False, timeout=600)
+    assert info.train_status == "completed" and info.ray_job_id == run.info.ray_job_id
+    assert f"handed to Ray job {info.ray_job_id}" in run.logs()

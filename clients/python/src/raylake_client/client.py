@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from raylake_client import frames, inference
+from raylake_client import frames, inference, ray_submit
 from raylake_client._http import Tokens, Transport
 from raylake_client.data import Datasets, Templates
 from raylake_client.errors import Unauthorized
@@ -98,6 +98,35 @@ class Client:
     def train(self, dataset: int | Any, *, predictor_name: str, **options: Any) -> Run:
         """Start a training run (see ``Training.start``); ``run.wait()`` follows it with a progress bar."""
         return self.training.start(dataset, predictor_name=predictor_name, **options)
+
+    def submit_training(
+        self,
+        dataset: int | Any,
+        *,
+        target: str,
+        predictor_name: str,
+        via: str = "api",
+        ray_address: str | None = None,
+        ray_token: str | None = None,
+        **options: Any,
+    ) -> Run:
+        """A training run through the API (``via="api"``, as ``train``), or as a Ray job submitted to the
+        cluster at ``ray_address`` (``via="ray"``, what ``ray job submit`` does from a notebook; needs an
+        API key, and the cluster's token when it requires one: ``ray_token`` or ``RAY_AUTH_TOKEN``)."""
+        dataset_id = int(getattr(dataset, "dataset_id", dataset))
+        if via == "api":
+            return self.train(dataset_id, predictor_name=predictor_name, target=target, **options)
+        if via != "ray":
+            raise ValueError(f"via is 'api' or 'ray', not {via!r}")
+        return ray_submit.submit(
+            self,
+            dataset_id,
+            target=target,
+            predictor_name=predictor_name,
+            address=ray_address,
+            token=ray_token,
+            **options,
+        )
 
     def predict(
         self,

@@ -25,6 +25,8 @@ class JobState(Protocol):
 
 S = TypeVar("S", bound=JobState)
 Progress = bool | Callable[[Any], None]
+# run 12 (churn): 100%|██████████| [00:21, completed: done]
+BAR = "{l_bar}{bar}| [{elapsed}{postfix}]"
 
 
 def status_of(state: Any) -> str:
@@ -48,17 +50,7 @@ def wait(
     ``RunFailed`` with the server's reason; one still running after ``timeout`` seconds, ``TimeoutError``.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
-    bar = (
-        tqdm(
-            total=100,
-            desc=label,
-            unit="%",
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix}",
-            **(bar_kwargs or {}),
-        )
-        if progress is True
-        else None
-    )
+    bar = tqdm(total=100, desc=label, bar_format=BAR, **(bar_kwargs or {})) if progress is True else None
     try:
         while True:
             state = fetch()
