@@ -49,7 +49,6 @@ from raylake.ml.external import ExternalModel
 from raylake.ml.preprocess import target_labels
 from raylake.ml.serving import ServedModel, typed_labels
 from raylake.platform import lake
-from raylake.platform.clock import utcnow
 from raylake.platform.config import Settings, resolve_settings
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.db import make_engine, session_scope
@@ -59,7 +58,7 @@ from raylake.platform.monitoring import capture, sources
 from raylake.platform.registry import external_files
 from raylake.platform.registry.models import Predictor
 from raylake.platform.training.models import TrainingRun
-from raylake.train_jobs import runtime
+from raylake.train_jobs import batch_capture, runtime
 
 log = logging.getLogger("raylake.batch_predict")
 KIND = "batch"
@@ -300,57 +299,6 @@ def _frame(batch: pa.Table) -> pl.DataFrame:
     return frame
 
 
-class _Captured:
-    """The batch's captured rows, streamed block by block into a Parquet file beside its outputs."""
-
-    def __init__(self, path: Path, plan: Plan, prediction: Prediction) -> None:
-        self.path, self.version = path, plan.capture
-        self.request_id, self.caller, self.ts = f"batch-{prediction.id}", prediction.created_by, utcnow()
-        self.writer: pq.ParquetWriter | None = None
-        self.rows = 0  # the next block's first row in the batch's result
-
-    def write(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Write the block's captured rows; the block without the columns it carried for them."""
-        extra = [c for c in frame.columns if c.startswith(sources.CARRIED)]
-        if self.version is None:
-            return frame.drop(extra)
-        rows = sources.batch_block(
-            self.version,
-            frame,
-            request_id=self.request_id,
-            ts=self.ts,
-            caller=self.caller,
-            prediction=PREDICTION,
-            probability=PROBABILITY,
-            first_row=self.rows,
-        ).to_arrow()
-        self.rows += frame.height
-        if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, rows.schema, compression="zstd")
-        self.writer.write_table(rows, row_group_size=lake.ROW_GROUP)
-        return frame.drop(extra)
-
-    def close(self) -> None:
-        """Finish the captured rows' Parquet file, if any was written."""
-        if self.writer is not None:
-            self.writer.close()
-
-
-def capture_rows(settings: Settings, engine: Engine, prediction: Prediction, work: Path) -> None:
-    """Append the delivered batch's captured rows to its model's capture table (a failure is logged:
-    the batch itself is done)."""
-    path = work / CAPTURED
-    if not path.exists():
-        return
-    try:
-        plan = read_plan(engine, prediction)
-        if plan.capture is not None:
-            rows = sources.append_file(lake.open_lake(settings), engine, plan.capture, path)
-            log.info("batch prediction %s: %d rows captured", prediction.id, rows)
-    except Exception:
-        log.exception("batch prediction %s: its rows could not be captured", prediction.id)
-
-
 def write_blocks(
     settings: Settings,
     prediction: Prediction,
@@ -363,7 +311,7 @@ def write_blocks(
     publish it as the gold table and the CSV."""
     out = work / "predictions.parquet"
     writer: pq.ParquetWriter | None = None
-    captured = _Captured(work / CAPTURED, plan, prediction)
+    captured = batch_capture.CapturedRows(work / CAPTURED, plan.capture, prediction, PREDICTION, PROBABILITY)
     score = Score(plan.classification)
     rows = 0
     progress("predicting", 10)
@@ -474,7 +422,7 @@ def run(settings: Settings, prediction_id: int, predict: Predict, engine: Engine
             lake.drop(ctx.catalog, "gold", result["gold_table"])
             ctx.store.delete(result["csv_key"])
             raise
-        capture_rows(settings, engine, row, work)
+        batch_capture.append(settings, engine, lambda: read_plan(engine, row).capture, row, work / CAPTURED)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
