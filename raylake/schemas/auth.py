@@ -33,4 +33,4 @@ class TokenValidation(BaseModel):
     tenant_id: str
     is_superuser: bool
     permissions: list[str]
-    expires_at: datetime
+    expires_at: datetime | None  # None: an API key that does not expire

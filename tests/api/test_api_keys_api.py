@@ -22,6 +22,8 @@ def test_api_keys_end_to_end(api):
         refused = client.get("/api/v1/template/list", headers=auth)  # template:read is not the key's
         assert refused.status_code == 403 and "template:read" in refused.json()["detail"]
     bearer = {"Authorization": f"Bearer {key['key']}"}
+    who = client.get("/api/v1/validate-token", headers=bearer).json()
+    assert who["permissions"] == ["train:read"] and who["expires_at"] is None
     child = client.post(
         "/api/v1/api-keys", json={"name": "child", "permissions": ["train:read"]}, headers=bearer
     )

@@ -138,6 +138,12 @@ def revoke(*, session: Session, principal: Principal, key_id: int) -> None:
         session.flush()
 
 
+def expires_at(*, session: Session, key: str) -> datetime | None:
+    """When a (verified) key expires; None when it does not."""
+    found = session.exec(select(ApiKey.expires_at).where(ApiKey.key_hash == digest(key))).first()
+    return _aware(found) if found is not None else None
+
+
 @dataclass(frozen=True)
 class Checked:
     principal: Principal

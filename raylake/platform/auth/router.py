@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
+from raylake.platform.apikeys import service as apikeys
 from raylake.platform.auth import service
 from raylake.platform.deps import Authenticated, BearerDep, Public, SessionDep, SettingsDep, client_address
 from raylake.platform.errors import Invalid
@@ -110,14 +111,20 @@ def reset_password(
 
 
 @router.get("/validate-token", response_model=TokenValidation)
-def validate_token(principal: Authenticated, settings: SettingsDep, token: BearerDep) -> TokenValidation:
-    """What the bearer access token says: its user, tenant, permissions and when it expires."""
-    claims = decode_token(token or "", secret=settings.secret(), expected_type="access")
+def validate_token(
+    principal: Authenticated, session: SessionDep, settings: SettingsDep, token: BearerDep
+) -> TokenValidation:
+    """What the bearer access token (or API key) says: its user, tenant, permissions and when it expires
+    (null: an API key without expiry)."""
+    if apikeys.is_key(token or ""):
+        expires_at = apikeys.expires_at(session=session, key=token or "")
+    else:
+        expires_at = expiry(decode_token(token or "", secret=settings.secret(), expected_type="access"))
     return TokenValidation(
         user_id=principal.user_id,
         username=principal.username,
         tenant_id=principal.tenant_id,
         is_superuser=principal.is_superuser,
         permissions=sorted(principal.permissions),
-        expires_at=expiry(claims),
+        expires_at=expires_at,
     )
