@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift bench-capture lock clean
+.PHONY: run stop status test lint venv bench-foundation bench-data bench-train bench-train-quality bench-inference bench-forecast bench-forecast-scale bench-memory bench-registry bench-recommend bench-external bench-drift bench-capture bench-api-keys lock clean
 
 $(STAMP): pyproject.toml requirements.lock clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ bench-drift: $(STAMP)
 # Needs `make run`: real-time req/s and p50 at 8 and 32 clients with a model's capture on vs off.
 bench-capture: $(STAMP)
 	$(BIN)/python bench/capture.py
+
+# Needs the platform running (`make run`).
+bench-api-keys: $(STAMP)
+	$(BIN)/python bench/api_keys.py
 
 # Re-resolve the pinned set after changing pyproject.toml's ranges.
 lock: $(STAMP)
