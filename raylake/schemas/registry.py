@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from raylake.core.vocabulary import MAX_ID, ModelStatus, ModelType, Task
 from raylake.schemas.common import Strict
@@ -25,6 +25,9 @@ AliasName = Annotated[
 ]
 # Free key/values: small, so a model row stays a row.
 Metadata = Annotated[dict[str, Any], Field(max_length=100)]
+# A model's metrics keep the training metrics a worker or a user reports under this key (beside the test
+# figures): the reference's ``training_metrics``; the rest are its ``performance_metrics``.
+TRAINING_KEY = "training"
 # "schema" is a BaseModel attribute: the field is columns_schema, "schema" on the wire.
 BY_ALIAS = ConfigDict(validate_by_name=True, validate_by_alias=True, serialize_by_alias=True)
 
@@ -82,6 +85,7 @@ class ModelCreate(Strict):
     task: Task
     model_type: ModelType = ModelType.AUTO
     template_id: RowId | None = None
+    ontology_id: RowId | None = Field(None, description="The reference's name for template_id")
     dataset_id: RowId | None = None
     target: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     training_config: TrainingConfig = TrainingConfig()
@@ -94,12 +98,26 @@ class ModelCreate(Strict):
 
     model_config = BY_ALIAS
 
+    @model_validator(mode="after")
+    def _ontology_is_template(self) -> "ModelCreate":
+        """``ontology_id`` is another name of ``template_id``: either, or both when they agree."""
+        if self.ontology_id is not None:
+            if self.template_id is not None and self.template_id != self.ontology_id:
+                raise ValueError("ontology_id is template_id's other name: give one, or the same id")
+            self.template_id = self.ontology_id
+        self.ontology_id = self.template_id
+        return self
+
 
 class ModelUpdate(Strict):
     name: PredictorName | None = None
     description: Description | None = None
     status: ModelStatus | None = None
     metrics: Metadata | None = None
+    performance_metrics: Metadata | None = Field(
+        None, description="The metrics but their training part (replaces those, keeps training_metrics)"
+    )
+    training_metrics: Metadata | None = Field(None, description="Stored in the metrics under 'training'")
     metadata: Metadata | None = None
     tags: Tags | None = None
     owner: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
@@ -112,6 +130,15 @@ class ModelUpdate(Strict):
     )
 
     model_config = BY_ALIAS
+
+    @model_validator(mode="after")
+    def _metrics_once(self) -> "ModelUpdate":
+        """``metrics`` replaces all of them; the reference's two names each replace their part."""
+        if self.metrics is not None and (
+            self.performance_metrics is not None or self.training_metrics is not None
+        ):
+            raise ValueError("give metrics, or performance_metrics and training_metrics, not both")
+        return self
 
 
 class VersionSummary(BaseModel):
@@ -132,11 +159,14 @@ class ModelPublic(BaseModel):
     task: Task
     model_type: str
     template_id: int | None
+    ontology_id: int | None = Field(None, description="template_id, under the reference's name")
     dataset_id: int | None
     target: str | None
     training_config: dict[str, Any]
     metadata: dict[str, Any]
     metrics: dict[str, Any] | None
+    performance_metrics: dict[str, Any] | None = Field(None, description="metrics but their training part")
+    training_metrics: dict[str, Any] | None = Field(None, description="metrics' training part")
     tags: list[str]
     owner: str
     status: ModelStatus
@@ -163,7 +193,11 @@ class ModelsPublic(BaseModel):
 
 
 class ModelTrainRequest(Strict):
+    # The reference's body names the model again: accepted when it is the path's (its id or uid).
+    model_id: RowId | Annotated[str, StringConstraints(min_length=1, max_length=36)] | None = None
     dataset_id: RowId | None = None
+    # The reference's name: its training datasets. A version trains on one (versions.train_request).
+    storage_config_ids: Annotated[list[RowId], Field(max_length=100)] | None = None
     training_config: TrainingConfig | None = None
 
 
@@ -228,7 +262,17 @@ class VersionComplete(TrainResultBody):
     """A worker's training-complete report: ``train/result``'s body, with the reference's names too."""
 
     artifact_path: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    performance_metrics: dict[str, Any] | None = None
     training_metrics: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _performance_is_metrics(self) -> "VersionComplete":
+        """``performance_metrics`` is the reference's name of ``metrics``: either, or both when equal."""
+        if self.performance_metrics is not None:
+            if self.metrics is not None and self.metrics != self.performance_metrics:
+                raise ValueError("performance_metrics is metrics' other name: give one")
+            self.metrics = self.performance_metrics
+        return self
 
 
 class VersionFailure(BaseModel):

@@ -14,6 +14,10 @@ MAX_BUDGET_S = 30
 
 class RecommendRequest(Strict):
     dataset_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    # The reference's request names a project and its ontology (raylake's template): accepted and checked
+    # (the project is the caller's; the dataset was validated against that template); the fits need rows.
+    project_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
+    ontology_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = None
     target: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     # Inferred from the target when absent (two values: binary, a few labels: multiclass, else regression).
     task: Task | None = None
@@ -78,6 +82,9 @@ class Recommendation(BaseModel):
     scores: list[FamilyScore]
     schema_analysis: SchemaAnalysis
     data_analysis: DataAnalysis
+    # The reference's names: the dataset's template (its data contract) and schema_analysis again.
+    ontology_id: int | None = None
+    ontology_analysis: SchemaAnalysis | None = None
     # Where the fits ran: "ray" (one task per family on the cluster) or "in_process" (no Ray connected).
     runner: Literal["ray", "in_process"]
     seconds: float

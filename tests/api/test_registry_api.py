@@ -81,7 +81,9 @@ def test_a_draft_trained_into_versions_and_served_by_alias(api, tenant):
     by_alias = client.post(f"/api/v1/models/{mid}/versions/production/infer", json=ROW, headers=headers)
     assert by_alias.status_code == 200, by_alias.text
     flat = by_alias.json()
-    assert set(flat) == {"prediction", "probabilities"} and set(flat["probabilities"]) == {"false", "true"}
+    # capture_id: the captured answer's id, for feedback (monitoring)
+    assert set(flat) == {"prediction", "probabilities", "capture_id"}
+    assert set(flat["probabilities"]) == {"false", "true"}
     direct = client.post(
         "/api/v1/inference/", json={"train_id": version["train_id"], "features": ROW}, headers=headers
     ).json()

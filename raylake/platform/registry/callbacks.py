@@ -13,7 +13,7 @@ from raylake.platform.registry.versions import resolve
 from raylake.platform.tenancy import Principal
 from raylake.platform.training import results
 from raylake.platform.training.models import TrainingRun
-from raylake.schemas.registry import VersionComplete, VersionFailure
+from raylake.schemas.registry import TRAINING_KEY, VersionComplete, VersionFailure
 from raylake.schemas.training import TrainResult, TrainResultBody
 
 WORKER = Principal(user_id=0, username="worker", tenant_id="", is_superuser=True)
@@ -33,10 +33,12 @@ def _result(body: VersionComplete | VersionFailure) -> TrainResultBody:
     """The report as ``train/result``'s body: a failure's reason, or a completion's model and metrics."""
     if isinstance(body, VersionFailure):
         return TrainResultBody(error=body.reason)
-    result = TrainResultBody.model_validate(body.model_dump(exclude={"artifact_path", "training_metrics"}))
+    result = TrainResultBody.model_validate(
+        body.model_dump(exclude={"artifact_path", "performance_metrics", "training_metrics"})
+    )
     result.path = result.path or body.artifact_path
     if body.training_metrics:
-        result.metrics = {**(result.metrics or {}), "training": body.training_metrics}
+        result.metrics = {**(result.metrics or {}), TRAINING_KEY: body.training_metrics}
     return result
 
 

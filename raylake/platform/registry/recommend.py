@@ -25,6 +25,7 @@ from raylake.platform import lake
 from raylake.platform.datasets.models import Dataset
 from raylake.platform.errors import Invalid
 from raylake.platform.lake import Lake
+from raylake.platform.registry.models import Project
 from raylake.platform.tenancy import Principal, get_scoped
 from raylake.schemas.registry_recommend import RecommendRequest
 
@@ -49,6 +50,7 @@ def recommend_model_type(
     ``on_ray``: fit on Ray (True) or in this process (False); by default on Ray when connected to it."""
     started = time.perf_counter()
     dataset = get_scoped(session, Dataset, request.dataset_id, principal, "Dataset")
+    _check_reference_ids(session, principal, request, dataset)
     frame = _rows(ctx, dataset, request.target)
     declared = {spec["name"]: spec["data_type"] for spec in dataset.column_specs}
     try:
@@ -74,9 +76,25 @@ def recommend_model_type(
         "scores": [_score(score) for score in _ranked(scores)] + [_forecaster()],
         "schema_analysis": analysis.schema,
         "data_analysis": analysis.data | {"sample_rows": sample.height, "folds": quick_fit.FOLDS},
+        "ontology_id": dataset.template_id,
+        "ontology_analysis": analysis.schema,
         "runner": runner,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def _check_reference_ids(
+    session: Session, principal: Principal, request: RecommendRequest, dataset: Dataset
+) -> None:
+    """The reference's ``project_id`` must be the caller's project (404), its ``ontology_id`` the template
+    the dataset was validated against (422)."""
+    if request.project_id is not None:
+        get_scoped(session, Project, request.project_id, principal, "Project")
+    if request.ontology_id is not None and request.ontology_id != dataset.template_id:
+        raise Invalid(
+            f"dataset {dataset.dataset_name!r} was not validated against ontology (template) "
+            f"{request.ontology_id}; its template is {dataset.template_id}"
+        )
 
 
 def _rows(ctx: Lake, dataset: Dataset, target: str) -> pl.DataFrame:

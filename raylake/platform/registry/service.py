@@ -29,7 +29,7 @@ from raylake.platform.tenancy import Principal, get_scoped, scoped
 from raylake.platform.training import service as training
 from raylake.platform.training.models import PreprocessState, TrainingRun
 from raylake.schemas.factory import ColumnsSchemaIn, ModelSpec, unknown_columns
-from raylake.schemas.registry import ModelCreate, ModelPublic, ModelUpdate, VersionSummary
+from raylake.schemas.registry import TRAINING_KEY, ModelCreate, ModelPublic, ModelUpdate, VersionSummary
 
 if TYPE_CHECKING:
     from raylake.platform.inference.deployments import Gateway
@@ -292,6 +292,7 @@ def public_many(
     for model in models:
         assert model.id is not None
         shown = runs[model.id][:1] if latest_only else runs[model.id]
+        metrics = model.metrics if model.metrics is not None else _latest_metrics(runs[model.id])
         out.append(
             ModelPublic(
                 id=model.id,
@@ -302,11 +303,14 @@ def public_many(
                 task=Task(model.task),
                 model_type=model.model_type,
                 template_id=model.template_id,
+                ontology_id=model.template_id,
                 dataset_id=model.dataset_id,
                 target=model.target,
                 training_config=model.training_config,
                 metadata=model.model_metadata,
-                metrics=model.metrics if model.metrics is not None else _latest_metrics(runs[model.id]),
+                metrics=metrics,
+                performance_metrics=performance_part(metrics),
+                training_metrics=training_part(metrics),
                 tags=tags[model.id],
                 owner=model.owner,
                 status=ModelStatus(model.status),
@@ -349,6 +353,35 @@ def _json(value: ColumnsSchemaIn | ModelSpec | None) -> dict[str, Any] | None:
     return value.model_dump(mode="json") if value is not None else None
 
 
+def performance_part(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reference's ``performance_metrics``: a model's metrics but their training part."""
+    if metrics is None:
+        return None
+    return {k: v for k, v in metrics.items() if k != TRAINING_KEY}
+
+
+def training_part(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The reference's ``training_metrics``: what was reported about training, kept in the metrics."""
+    found = (metrics or {}).get(TRAINING_KEY)
+    return found if isinstance(found, dict) else None
+
+
+def _metrics(session: Session, model: Predictor, data: ModelUpdate) -> dict[str, Any] | None:
+    """The model's metrics after an update: ``metrics`` replaces them; ``performance_metrics`` and
+    ``training_metrics`` each replace their part (of the stored ones, else the latest version's)."""
+    if data.metrics is not None:
+        return data.metrics
+    if data.performance_metrics is None and data.training_metrics is None:
+        return model.metrics
+    current = model.metrics
+    if current is None:
+        current = _latest_metrics(versions_of(session, model))
+    training = data.training_metrics if data.training_metrics is not None else training_part(current)
+    sent = data.performance_metrics
+    performance = performance_part(sent if sent is not None else current) or {}
+    return {**performance, **({TRAINING_KEY: training} if training is not None else {})}
+
+
 def _latest_metrics(runs: list[TrainingRun]) -> dict[str, Any] | None:
     """The newest completed version's metrics (runs come newest first)."""
     return next((run.metrics for run in runs if run.metrics is not None), None)
@@ -370,8 +403,7 @@ def update_model(
         model.predictor_name = data.name
     if data.description is not None:
         model.description = data.description
-    if data.metrics is not None:
-        model.metrics = data.metrics
+    model.metrics = _metrics(session, model, data)
     if data.metadata is not None:
         model.model_metadata = data.metadata
     if data.tags is not None:

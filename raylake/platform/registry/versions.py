@@ -146,6 +146,24 @@ def delete_alias(*, session: Session, principal: Principal, model_id: int | str,
     session.flush()
 
 
+def training_dataset(body: ModelTrainRequest) -> int | None:
+    """The dataset a train request names: ``dataset_id``, or the one id of the reference's
+    ``storage_config_ids`` (422 for none, several, or one that disagrees with ``dataset_id``)."""
+    ids = body.storage_config_ids
+    if ids is None:
+        return body.dataset_id
+    if not ids:
+        raise Invalid(
+            "storage_config_ids is empty: raylake trains on a dataset of yours, never on synthetic data; "
+            "give one dataset id (or leave storage_config_ids out to use the model's dataset)"
+        )
+    if len(set(ids)) > 1:
+        raise Invalid(f"a version trains on one dataset: give one id in storage_config_ids, not {len(ids)}")
+    if body.dataset_id is not None and body.dataset_id != ids[0]:
+        raise Invalid("storage_config_ids and dataset_id name different datasets: give one")
+    return ids[0]
+
+
 def train_request(model: Predictor, body: ModelTrainRequest) -> TrainRequest:
     """What ``POST /train/`` would be asked to train this model's next version (422 when the model
     does not say enough: its dataset and target)."""
@@ -153,7 +171,7 @@ def train_request(model: Predictor, body: ModelTrainRequest) -> TrainRequest:
         **model.training_config,
         **(body.training_config or TrainingConfig()).model_dump(exclude_none=True),
     }
-    dataset_id = body.dataset_id or model.dataset_id
+    dataset_id = training_dataset(body) or model.dataset_id
     if dataset_id is None:
         raise Invalid(f"model {model.id} has no dataset: give dataset_id")
     columns = [ColumnRoleIn.model_validate(c) for c in config.get("columns") or []]
@@ -203,6 +221,8 @@ def train(
 ) -> TrainingRun:
     """Start the model's next version on Ray (the model becomes ``training``)."""
     model = get_model(session=session, principal=principal, model_id=model_id)
+    if body.model_id is not None and str(body.model_id).lower() not in (str(model.id), model.uid):
+        raise Invalid(f"the body's model_id {body.model_id} is not the model in the path ({model.id})")
     lifecycle.check_usable(model, "trained")
     request = train_request(model, body)
     return training.create(
