@@ -196,6 +196,7 @@ def test_train_with_storage_config_ids_heard_on_the_websocket(api, world):
     assert answer["id"] == mid and answer["status"] == "training"
     assert event["type"] == "run.completed", event
     assert event["data"]["version"] == "v1" and "accuracy" in event["data"]["metrics"]
+    assert event["data"]["model_uid"] == answer["uid"]
     trained = wait_for_model(api, headers, mid)
     assert trained["status"] == "trained"
     assert "accuracy" in trained["performance_metrics"] and trained["training_metrics"] is None

@@ -68,6 +68,7 @@ def run_ended(session: Session, run: TrainingRun) -> None:
     completed = run.status == JobStatus.COMPLETED
     data: dict[str, Any] = {
         "model_id": model.id,
+        "model_uid": model.uid,
         "train_id": run.id,
         "version": version_name(run),
         "status": run.status,
