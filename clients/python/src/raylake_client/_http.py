@@ -75,6 +75,33 @@ class Transport:
         )
         return self._keep(resp)
 
+    def rotate(self) -> Tokens:
+        """Spend the refresh token for new tokens now (logging in first if need be); no login as fallback."""
+        if self.api_key:
+            raise ValueError("an API key has no tokens to refresh")
+        with self._lock:
+            if self.tokens is None:
+                self.login()
+            assert self.tokens is not None
+            if not self.tokens.refresh_token:
+                raise ValueError("this login has no refresh token")
+            return self._keep(self.http.post("/refresh", json={"refresh_token": self.tokens.refresh_token}))
+
+    def logout(self) -> None:
+        """End the login's session on the server and forget its tokens."""
+        with self._lock:
+            tokens, self.tokens = self.tokens, None
+        if tokens is None or not tokens.refresh_token:
+            return
+        resp = self.http.post("/logout", json={"refresh_token": tokens.refresh_token})
+        if resp.status_code >= 400:
+            raise errors.from_response(resp)
+
+    def set_password(self, password: str) -> None:
+        """Use a new password from now on; the next request logs in with it."""
+        self._password = password
+        self.tokens = None
+
     def refresh(self) -> Tokens:
         """A new access token from the refresh token (which rotates), or a new login when it is refused."""
         assert self.tokens is not None

@@ -1,6 +1,6 @@
 """``Client``: one connection to a raylake platform, with the product's parts as attributes
-(``templates``, ``datasets``, ``training``, ``models``, ``deployments``, ``events``, ``files``,
-``api_keys``) and the
+(``tenants``, ``users``, ``rbac``, ``templates``, ``datasets``, ``lake``, ``training``, ``inference``,
+``models``, ``deployments``, ``events``, ``files``, ``api_keys``) and the
 common calls at the top (``train``, ``predict``, ``explain``, ``batch``, ``forecast``, ``feedback``)."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from typing import Any
 
 from raylake_client import frames, inference, ray_submit
 from raylake_client._http import Tokens, Transport
+from raylake_client.admin import Rbac, Tenants, Users
 from raylake_client.data import Datasets, Templates
 from raylake_client.errors import Unauthorized
 from raylake_client.events import Events
 from raylake_client.keys import ApiKeys
-from raylake_client.models import BatchResult, FeedbackReport, Forecast, Me
+from raylake_client.lake import Lake
+from raylake_client.models import BatchResult, FeedbackReport, Forecast, Me, User
 from raylake_client.progress import Progress
 from raylake_client.registry import Deployments, Files, ModelRef, Models
 from raylake_client.training import Run, Training
@@ -57,9 +59,14 @@ class Client:
             timeout=timeout,
             on_tokens=on_tokens,
         )
+        self.tenants = Tenants(self)
+        self.users = Users(self)
+        self.rbac = Rbac(self)
         self.templates = Templates(self)
         self.datasets = Datasets(self)
+        self.lake = Lake(self)
         self.training = Training(self)
+        self.inference = inference.Inference(self)
         self.models = Models(self)
         self.deployments = Deployments(self)
         self.events = Events(self)
@@ -92,6 +99,33 @@ class Client:
 
     def health(self) -> dict[str, Any]:
         return dict(self.http.json("GET", "/utils/health-check/"))
+
+    def whoami(self) -> User:
+        """The user behind the credential (``POST /login/test-token``)."""
+        return User.model_validate(self.http.json("POST", "/login/test-token"))
+
+    # --- a login's tokens and password -----------------------------------------------------------
+
+    def refresh_tokens(self) -> Tokens:
+        """Rotate the login's refresh token now (the client does it by itself before expiry); re-using
+        the old one afterwards ends the whole login on the server."""
+        return self.http.rotate()
+
+    def logout(self) -> None:
+        """End the login's session on the server; the client logs in afresh on its next call (when it
+        has the password)."""
+        self.http.logout()
+
+    def change_password(
+        self, new_password: str, *, current_password: str, username: str | None = None
+    ) -> None:
+        """Set your own password (proving the current one; a superuser may name another ``username``).
+        Every session of that user ends; the client logs in again with the new password."""
+        name = username or self.http.username or self.me().username
+        body = {"user_name": name, "new_password": new_password, "current_password": current_password}
+        self.http.json("POST", "/reset-password", json=body)
+        if name == self.http.username:
+            self.http.set_password(new_password)
 
     # --- the common calls ------------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raylake_client import frames
-from raylake_client.models import Dataset, Page, Template, UploadReport
+from raylake_client import progress as progress_
+from raylake_client.models import Dataset, Page, Statistics, Template, UploadReport
 from raylake_client.paging import iterate
 
 if TYPE_CHECKING:
@@ -100,6 +101,33 @@ class Datasets:
 
     def delete(self, dataset_id: int) -> None:
         self._client.http.json("DELETE", f"/dataset/delete/{dataset_id}")
+
+    def generate_statistics(self, dataset_id: int) -> Statistics:
+        """Start a Ray job computing the dataset's per-column statistics; returns its state at once."""
+        self._client.http.json("POST", "/dataset/generate_statistics", params={"dataset_id": dataset_id})
+        return self.statistics(dataset_id, wait=False)
+
+    def statistics(
+        self,
+        dataset_id: int,
+        *,
+        wait: bool = True,
+        progress: progress_.Progress = False,
+        timeout: float | None = 600,
+    ) -> Statistics:
+        """The dataset's latest statistics job; with ``wait``, followed to its end (a tqdm bar with
+        ``progress=True``, or a callback given each state); ``RunFailed`` when it fails."""
+
+        def fetch() -> Statistics:
+            body = self._client.http.json("GET", "/dataset/statistics", params={"dataset_id": dataset_id})
+            return Statistics.model_validate(body)
+
+        if not wait:
+            return fetch()
+        final, _ = progress_.wait(
+            fetch, label=f"statistics of dataset {dataset_id}", progress=progress, timeout=timeout
+        )
+        return final
 
 
 def _media_type(path: Path) -> str:

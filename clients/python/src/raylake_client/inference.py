@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from raylake_client import frames, progress
-from raylake_client.models import BatchResult, Forecast, Model, RowPrediction, RunInfo
+from raylake_client.models import (
+    BatchResult,
+    Forecast,
+    LoggedPrediction,
+    Model,
+    Page,
+    Prediction,
+    PredictionForm,
+    RowPrediction,
+    RunDeployment,
+    RunInfo,
+)
+from raylake_client.paging import iterate
 
 if TYPE_CHECKING:
     from raylake_client.client import Client
@@ -114,3 +127,62 @@ def forecast(
     if dataset_id is not None:
         body["dataset_id"] = dataset_id
     return Forecast.model_validate(client.http.json("POST", "/inference/forecast", json=body))
+
+
+class Inference:
+    """``client.inference``: a run's prediction form, one-row predictions, the prediction log, and a
+    run's own deployment (``/inference/...``); ``Client.predict`` and ``batch`` are the common calls."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def form(self, model: Any) -> PredictionForm:
+        """The fields a run's model takes: each column's type, default, role, categories."""
+        params = {"id": train_id_of(self._client, model)}
+        return PredictionForm.model_validate(
+            self._client.http.json("GET", "/inference/form-based-prediction", params=params)
+        )
+
+    def predict_row(
+        self,
+        model: Any,
+        features: dict[str, Any],
+        *,
+        preprocess_id: int | None = None,
+        target: str | None = None,
+        explain: bool = False,
+    ) -> Prediction:
+        """One row (the form's call): its prediction, probabilities and (``explain``) SHAP contributions."""
+        body: dict[str, Any] = {
+            "train_id": train_id_of(self._client, model),
+            "features": features,
+            "explain": explain,
+        }
+        if preprocess_id is not None:
+            body["preprocess_id"] = preprocess_id
+        if target is not None:
+            body["target"] = target
+        return Prediction.model_validate(self._client.http.json("POST", "/inference/", json=body))
+
+    def log_page(self, model: Any = None, *, skip: int = 0, limit: int = 100) -> Page[LoggedPrediction]:
+        params: dict[str, Any] = {"skip": skip, "limit": limit}
+        if model is not None:
+            params["train_id"] = train_id_of(self._client, model)
+        body = self._client.http.json("GET", "/inference/predictions", params=params)
+        return Page[LoggedPrediction](items=body["data"], total=body["total"])
+
+    def log(self, model: Any = None, *, page_size: int = 100) -> Iterator[LoggedPrediction]:
+        """The prediction log (one run's, or the tenant's), newest first, a page at a time."""
+        return iterate(lambda skip, limit: self.log_page(model, skip=skip, limit=limit), page_size)
+
+    def deploy(self, model: Any, *, replicas: int = 1) -> RunDeployment:
+        """A run's own Serve application with ``replicas`` (rescaled if it has one)."""
+        params = {"train_id": train_id_of(self._client, model), "replicas": replicas}
+        return RunDeployment.model_validate(
+            self._client.http.json("POST", "/inference/deploy", params=params)
+        )
+
+    def undeploy(self, model: Any) -> str:
+        """Back to the shared pool; returns the server's message."""
+        params = {"train_id": train_id_of(self._client, model)}
+        return str(self._client.http.json("DELETE", "/inference/deploy", params=params)["message"])

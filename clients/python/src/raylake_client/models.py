@@ -39,6 +39,40 @@ class Me(Wire):
     expires_at: datetime | None = None
 
 
+class Tenant(Wire):
+    id: str
+    name: str
+    is_active: bool
+    created_at: datetime
+
+
+class User(Wire):
+    id: int
+    tenant_id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str
+    username: str
+    is_active: bool
+    is_superuser: bool = False
+    roles: list[str] = []
+
+
+class Role(Wire):
+    id: int
+    tenant_id: str
+    name: str
+    description: str | None = None
+    permissions: list[str] = []
+
+
+class Permission(Wire):
+    id: int
+    name: str
+    tenant_id: str
+    description: str | None = None
+
+
 # --- templates and datasets ----------------------------------------------------------------------------
 
 
@@ -106,6 +140,63 @@ class Dataset(Wire):
     created_at: datetime
 
 
+class Statistics(Wire):
+    """A dataset's statistics job: its status and progress, and the per-column statistics once completed."""
+
+    dataset_id: int
+    statistics_id: int
+    job_id: str | None
+    status: str
+    stage: str
+    percent: int
+    snapshot_id: int | None
+    error: str | None
+    statistics: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL_STATUSES | {"succeeded"}
+
+
+# --- the lake ----------------------------------------------------------------------------------------
+
+
+class LakeColumn(Wire):
+    column_name: str
+    data_type: str
+
+
+class TableMetadata(Wire):
+    """A lake table's catalogue facts (``schema`` as the API spells it is ``schema_name`` here)."""
+
+    schema_name: str = Field(alias="schema")
+    table: str
+    owner: str
+    created_time: datetime
+    last_access_time: datetime
+    location: str
+    format: str
+    row_count: int
+    snapshot_id: int | None
+
+
+class NumericStats(Wire):
+    column: str
+    count: int
+    mean: float | None
+    std_dev: float | None
+    min: float | None
+    max: float | None
+    median: float | None
+
+
+class DistinctCount(Wire):
+    column: str
+    distinct_count: int
+
+
 # --- training --------------------------------------------------------------------------------------
 
 
@@ -158,6 +249,20 @@ class FeatureImportance(Wire):
         return self.status in FINAL_STATUSES
 
 
+class TrainingDetails(Wire):
+    """What a dataset offers for training: its columns and types, the column roles, problem types and
+    algorithms (``POST /train/get_details``)."""
+
+    dataset_id: int
+    predictor_name: str | None
+    domain: str | None
+    problem_type: str | None
+    dataset_schema: list[dict[str, Any]]
+    attributes: list[str]
+    problem_types: list[str]
+    algorithms: list[str]
+
+
 # --- inference ---------------------------------------------------------------------------------------
 
 
@@ -167,6 +272,54 @@ class RowPrediction(Wire):
     probabilities: dict[str, float] | None = None
     explanation: dict[str, float] | None = None
     explanation_method: str | None = None
+
+
+class Prediction(Wire):
+    """One row's answer to ``POST /inference/`` with ``features``: the target, the model's test accuracy."""
+
+    train_id: int
+    target: str
+    accuracy: float | None
+    prediction: Any = None
+    capture_id: str | None = None
+    probabilities: dict[str, float] | None = None
+    explanation: dict[str, float] | None = None
+    explanation_method: str | None = None
+
+
+class FormField(Wire):
+    column_name: str
+    data_type: str
+    default_value: str | None
+    attribute_name: str
+    required: bool
+    categories: list[str] | None = None
+
+
+class PredictionForm(Wire):
+    """The fields a run's model takes (``GET /inference/form-based-prediction``)."""
+
+    id: int
+    headers: list[FormField]
+    target: str
+    preprocess_id: int | None
+    problem_type: str
+
+
+class LoggedPrediction(Wire):
+    """One entry of the prediction log (real-time, batch and forecast predictions)."""
+
+    prediction_id: int
+    date: datetime
+
+
+class RunDeployment(Wire):
+    """A run's own deployment (``POST /inference/deploy``)."""
+
+    train_id: int
+    app_name: str
+    replicas: int
+    message: str
 
 
 class BatchResult(Wire):
@@ -275,6 +428,115 @@ class Deployment(Wire):
     reason: str | None
     ready_replicas: int
     target_replicas: int
+
+
+class CapturedPrediction(Wire):
+    """A predicted row captured in the lake: who asked, when, what the version answered, its inputs."""
+
+    capture_id: str | None
+    request_id: str
+    ts: datetime
+    model_id: int
+    train_id: int
+    version: int
+    caller: str | None
+    source: str
+    latency_ms: float | None
+    prediction: str | None
+    prediction_value: float | None
+    probability: float | None
+    probabilities: dict[str, float] | None
+    inputs: dict[str, Any]
+
+
+class DriftReport(Wire):
+    """A drift check of a version's inputs against its training baseline; ``status`` (``ok``,
+    ``drift``, ``insufficient_data``) is None while its Ray job runs (``job_status``, ``stage``)."""
+
+    id: int
+    model_id: int
+    version: str
+    train_id: int
+    source: str
+    method: str
+    threshold: float
+    min_rows: int
+    rows: int | None
+    status: str | None
+    drifted: list[str]
+    columns: list[dict[str, Any]]
+    prediction: dict[str, Any] | None
+    job_status: str
+    stage: str
+    percent: int
+    error: str | None
+
+    @property
+    def done(self) -> bool:
+        return self.job_status in FINAL_STATUSES
+
+
+class FactoryResult(Wire):
+    """The model factory's reading of a sample: per column its type, range, categories, bins; a spec."""
+
+    columns_schema: dict[str, Any] = Field(alias="schema")
+    spec: dict[str, Any]
+    sample_rows: int
+    dataset_id: int | None
+    file_id: int | None
+    model_id: int | None
+
+    @property
+    def columns(self) -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in self.columns_schema.get("columns", [])}
+
+
+class Artifact(Wire):
+    """A file uploaded to a model; ``format`` (``skops``, ``onnx``...) told from a model file's bytes."""
+
+    id: int
+    uid: str
+    model_id: int
+    file_kind: str
+    filename: str
+    format: str | None
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class Surrogate(Wire):
+    """A surrogate tree fitted to a version's predictions so TreeSHAP explains it; ``fidelity``: agreement
+    with the model on held-out rows (R² for a regressor)."""
+
+    model_id: int
+    version: str
+    train_id: int
+    status: str
+    stage: str
+    percent: int
+    error: str | None
+    dataset_id: int | None
+    fidelity: float | None = None
+    metric: str | None = None
+    rows: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class Operation(Wire):
+    """One call of a deployment: caller, status, latency and rows."""
+
+    id: int
+    deployment_id: int
+    caller: str
+    status_code: int
+    latency_ms: float
+    rows: int
+    error: str | None
+    created_at: datetime
 
 
 class FeedbackReport(Wire):

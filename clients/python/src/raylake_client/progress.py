@@ -26,6 +26,8 @@ class JobState(Protocol):
 S = TypeVar("S", bound=JobState)
 Progress = bool | Callable[[Any], None]
 # run 12 (churn): 100%|██████████| [00:21, completed: done]
+# How a job that ended well says so (a statistics job: "succeeded").
+SUCCEEDED = frozenset({"completed", "succeeded"})
 BAR = "{l_bar}{bar}| [{elapsed}{postfix}]"
 
 
@@ -68,6 +70,6 @@ def wait(
         if bar is not None:
             bar.close()
     status = status_of(state)
-    if status != "completed":
+    if status not in SUCCEEDED:
         raise RunFailed(f"{label} {status}: {state.error or 'no reason given'}", status=status, job=state)
     return state, bar

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from raylake_client import progress
 from raylake_client.errors import NotFound
-from raylake_client.models import FeatureImportance, ModelSummary, Page, RunInfo
+from raylake_client.models import FeatureImportance, ModelSummary, Page, RunInfo, TrainingDetails
 from raylake_client.paging import iterate
 
 if TYPE_CHECKING:
@@ -124,6 +124,13 @@ class Training:
             **options,
         }
         return Run(self._client, RunInfo.model_validate(self._client.http.json("POST", "/train/", json=body)))
+
+    def details(self, dataset: int | Any, *, problem_type: str | None = None) -> TrainingDetails:
+        """What a dataset offers for training: columns and types, roles, problem types, algorithms."""
+        body: dict[str, Any] = {"dataset_id": getattr(dataset, "dataset_id", dataset)}
+        if problem_type is not None:
+            body["problem_type"] = problem_type
+        return TrainingDetails.model_validate(self._client.http.json("POST", "/train/get_details", json=body))
 
     def get(self, train_id: int) -> Run:
         return Run(
