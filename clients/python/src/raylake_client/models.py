@@ -279,7 +279,7 @@ class Prediction(Wire):
 
     train_id: int
     target: str
-    accuracy: float | None
+    accuracy: float | None = None  # omitted for a model without test figures (one trained elsewhere)
     prediction: Any = None
     capture_id: str | None = None
     probabilities: dict[str, float] | None = None
