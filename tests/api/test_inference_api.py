@@ -104,7 +104,8 @@ def test_realtime_one_row_many_rows_and_explanations(model: Model):
     resp = predict(api, headers, {"train_id": run["id"], "instances": many})
     assert resp.status_code == 200, resp.text
     predictions = resp.json()["predictions"]
-    assert len(predictions) == 3 and predictions[0] == predictions[2]
+    ids = [p.pop("capture_id") for p in predictions]  # each row's own captured prediction
+    assert len(predictions) == 3 and predictions[0] == predictions[2] and len(set(ids)) == 3
     assert predictions[1]["prediction"] is False
 
     resp = predict(api, headers, {"train_id": run["id"], "features": ROW, "explain": True})
