@@ -95,6 +95,7 @@ class Walk:
 
 @pytest.fixture(scope="module")
 def walk(api, tmp_path_factory) -> Walk:
+    once_per_session(api)  # the whole walk on the SQLite pass (the client's own tests cover both stores)
     url = str(api.client.base_url)
     su = Client(url, username=api.settings.first_superuser, password=SUPERUSER_PW)
     return Walk(url=url, dir=tmp_path_factory.mktemp("walkthrough"), su=su)
