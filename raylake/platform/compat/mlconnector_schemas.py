@@ -16,6 +16,8 @@ from raylake.schemas.common import Strict
 from raylake.schemas.inference import FeatureValue
 from raylake.schemas.training import PredictorName
 
+PREFIX = "/compat/mlconnector"  # where the document's paths live (its deployments' endpoints name it)
+
 Items = Annotated[list[dict[str, Any]], Field(max_length=2000)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | int
