@@ -15,4 +15,6 @@ router = APIRouter(prefix="/models", tags=["models"])
 def recommend_model_type(
     session: SessionDep, ctx: LakeDep, principal: TrainRun, body: RecommendRequest
 ) -> dict:
+    """Recommend a model type for a dataset and target: each family quickly fitted on its rows, with a
+    confidence."""
     return recommend.recommend_model_type(session=session, ctx=ctx, principal=principal, request=body)

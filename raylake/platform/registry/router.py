@@ -62,6 +62,7 @@ Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 
 @router.post("/projects", response_model=ProjectPublic, status_code=201)
 def create_project(session: SessionDep, principal: TrainRun, body: ProjectCreate) -> ProjectPublic:
+    """Create a project in the caller's tenant: 201 with it."""
     return projects.public(session, projects.create_project(session=session, principal=principal, data=body))
 
 
@@ -69,6 +70,7 @@ def create_project(session: SessionDep, principal: TrainRun, body: ProjectCreate
 def list_projects(
     session: SessionDep, principal: TrainRead, limit: Limit = 50, offset: Offset = 0
 ) -> ProjectsPublic:
+    """The tenant's projects, a page at a time."""
     rows, total = projects.list_projects(session=session, principal=principal, skip=offset, limit=limit)
     return ProjectsPublic(
         items=[projects.public(session, p) for p in rows], total=total, limit=limit, offset=offset
@@ -77,6 +79,7 @@ def list_projects(
 
 @router.get("/projects/{project_id}", response_model=ProjectPublic)
 def read_project(session: SessionDep, principal: TrainRead, project_id: IdPath) -> ProjectPublic:
+    """One project by id or uid (404 another tenant's)."""
     return projects.public(
         session, projects.get_project(session=session, principal=principal, project_id=project_id)
     )
@@ -86,18 +89,21 @@ def read_project(session: SessionDep, principal: TrainRead, project_id: IdPath) 
 def update_project(
     session: SessionDep, principal: TrainRun, project_id: IdPath, body: ProjectUpdate
 ) -> ProjectPublic:
+    """Rename or redescribe a project."""
     project = projects.update_project(session=session, principal=principal, project_id=project_id, data=body)
     return projects.public(session, project)
 
 
 @router.delete("/projects/{project_id}", status_code=204)
 def delete_project(session: SessionDep, principal: TrainRun, project_id: IdPath) -> Response:
+    """Delete an empty project: 204 (409 while it holds models, and for the default project)."""
     projects.delete_project(session=session, principal=principal, project_id=project_id)
     return Response(status_code=204)
 
 
 @router.post("/models", response_model=ModelPublic, status_code=201)
 def create_model(session: SessionDep, principal: TrainRun, body: ModelCreate) -> ModelPublic:
+    """Register a model (a draft until its first version): 201 with it."""
     return service.public(session, service.create_model(session=session, principal=principal, data=body))
 
 
@@ -138,6 +144,7 @@ def list_models(
 
 @router.get("/models/{model_id}", response_model=ModelPublic)
 def read_model(session: SessionDep, principal: TrainRead, model_id: ModelRef) -> ModelPublic:
+    """One model by id or uid, with its versions and aliases (404 another tenant's)."""
     return service.public(session, service.get_model(session=session, principal=principal, model_id=model_id))
 
 
@@ -145,6 +152,8 @@ def read_model(session: SessionDep, principal: TrainRead, model_id: ModelRef) ->
 def update_model(
     session: SessionDep, principal: TrainRun, model_id: ModelRef, body: ModelUpdate
 ) -> ModelPublic:
+    """Change a model's name, description, status, metrics, metadata, tags, schema, capture, drift or
+    feedback settings."""
     model = service.update_model(session=session, principal=principal, model_id=model_id, data=body)
     return service.public(session, model)
 
@@ -158,6 +167,7 @@ def delete_model(
     principal: TrainRun,
     model_id: ModelRef,
 ) -> Response:
+    """Delete a model with everything it owns, everywhere: 204."""
     service.delete_model(
         session=session, ctx=ctx, jobs=jobs, principal=principal, model_id=model_id, gateway=gateway
     )
@@ -191,6 +201,7 @@ def train_model(
 
 @router.get("/models/{model_id}/versions", response_model=VersionsPublic)
 def list_versions(session: SessionDep, principal: TrainRead, model_id: ModelRef) -> VersionsPublic:
+    """A model's versions, newest first, with their aliases."""
     items = versions.list_versions(session=session, principal=principal, model_id=model_id)
     return VersionsPublic(items=items, total=len(items))
 
@@ -199,6 +210,7 @@ def list_versions(session: SessionDep, principal: TrainRead, model_id: ModelRef)
 def read_version(
     session: SessionDep, principal: TrainRead, model_id: ModelRef, version: Version
 ) -> VersionPublic:
+    """One version by number (v3) or alias."""
     return versions.get_version(session=session, principal=principal, model_id=model_id, version=version)
 
 
@@ -206,6 +218,7 @@ def read_version(
 def describe_version(
     session: SessionDep, principal: TrainRead, model_id: ModelRef, version: Version
 ) -> Describe:
+    """A version's description: features, target, performance and JSON Schemas of its inputs and outputs."""
     return versions.describe(session=session, principal=principal, model_id=model_id, version=version)
 
 
@@ -254,6 +267,7 @@ async def infer(
 def set_alias(
     session: SessionDep, principal: TrainRun, model_id: ModelRef, alias: AliasName, body: AliasSet
 ) -> AliasPublic:
+    """Point an alias (e.g. production) at a version."""
     return versions.set_alias(
         session=session, principal=principal, model_id=model_id, alias=alias, version=body.version
     )
@@ -261,6 +275,7 @@ def set_alias(
 
 @router.delete("/models/{model_id}/aliases/{alias}", status_code=204, dependencies=[ForgetServables])
 def delete_alias(session: SessionDep, principal: TrainRun, model_id: ModelRef, alias: AliasName) -> Response:
+    """Remove an alias: 204."""
     versions.delete_alias(session=session, principal=principal, model_id=model_id, alias=alias)
     return Response(status_code=204)
 

@@ -121,6 +121,7 @@ def keys_create(name: str, role: str | None, permissions: tuple[str, ...]) -> No
 
 @keys.command("list")
 def keys_list() -> None:
+    """List your API keys (never the keys themselves)."""
     table = Table("id", "name", "prefix", "role", "expires", "last used", "revoked")
     for k in client().api_keys.list():
         dates = (k.expires_at, k.last_used_at, k.revoked_at)
@@ -131,6 +132,7 @@ def keys_list() -> None:
 @keys.command("revoke")
 @click.argument("key_id", type=int)
 def keys_revoke(key_id: int) -> None:
+    """Revoke an API key by id."""
     client().api_keys.revoke(key_id)
     out.print(f"API key {key_id} revoked")
 
@@ -145,6 +147,7 @@ def templates() -> None:
 
 @templates.command("list")
 def templates_list() -> None:
+    """List the tenant's templates."""
     table = Table("id", "name", "columns", "created by")
     for t in client().templates.list():
         table.add_row(str(t.id), t.template_name, str(t.no_of_columns), t.created_by)
@@ -196,6 +199,7 @@ def datasets_upload(file: Path, template_id: int | None, name: str | None, usage
 
 @datasets.command("list")
 def datasets_list() -> None:
+    """List the tenant's datasets."""
     table = Table("id", "name", "rows", "valid", "usage", "template")
     for d in client().datasets.list():
         table.add_row(
@@ -279,6 +283,7 @@ def runs() -> None:
 @runs.command("list")
 @click.option("--limit", type=int, default=20, show_default=True)
 def runs_list(limit: int) -> None:
+    """List training runs, newest first."""
     table = Table("id", "predictor", "v", "status", "stage", "%", "algorithm", "accuracy")
     for r in client().training.page(limit=limit).items:
         accuracy = "" if r.accuracy is None else f"{r.accuracy:.3f}"
@@ -319,6 +324,7 @@ def models() -> None:
 @models.command("list")
 @click.option("--search", help="Only models whose name contains this")
 def models_list(search: str | None) -> None:
+    """List registered models, optionally by a search term."""
     table = Table("id", "name", "task", "status", "versions", "aliases")
     for m in client().models.list(search=search):
         aliases = ", ".join(f"{a}={v}" for a, v in m.aliases.items())
